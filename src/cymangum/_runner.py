@@ -1,0 +1,110 @@
+"""Running a coroutine to completion on the calling thread's persistent event loop.
+
+One loop per thread, created once and never closed, so loop-bound clients survive between invocations (users
+rely on this, see SPEC 7.2). `run()` first tries a fast drive: the loop is marked running exactly as
+`run_forever` marks it, and ready callbacks are run without polling the selector, which is what an app that
+never waits on I/O or timers needs. As soon as nothing is ready but the task is not done (the app waits on a
+socket or a timer), the same task is handed to `run_until_complete`, which does the rest the ordinary way.
+Anything unusual (another loop class, debug mode, an unknown Python) goes straight to `run_until_complete`.
+CYMANGUM_NO_FAST_LOOP=1 turns the fast drive off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import threading
+import warnings
+from asyncio import events
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_local = threading.local()
+
+def _standard_loop_class() -> type[asyncio.AbstractEventLoop]:
+    if sys.platform == "win32":  # pragma: no cover - Lambda is Linux
+        return asyncio.ProactorEventLoop
+    from asyncio import unix_events
+
+    return unix_events._UnixSelectorEventLoop
+
+
+# The standard loop on this platform; the fast drive relies on its private attributes.
+_STANDARD_LOOP = _standard_loop_class()
+FAST_LOOP_ENABLED = (
+    os.environ.get("CYMANGUM_NO_FAST_LOOP", "") in ("", "0") and (3, 10) <= sys.version_info[:2] <= (3, 14)
+)
+
+
+def thread_loop() -> asyncio.AbstractEventLoop:
+    """The calling thread's loop: the one already set for the thread, or a new one that is then set."""
+    loop: asyncio.AbstractEventLoop | None = getattr(_local, "loop", None)
+    if loop is not None and not loop.is_closed():
+        return loop
+    loop = _current_loop()
+    if loop is None or loop.is_closed():
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+    _local.loop = loop
+    return loop
+
+
+def _current_loop() -> asyncio.AbstractEventLoop | None:
+    """The loop set for this thread, if any, without the DeprecationWarning newer Pythons give."""
+    running = events._get_running_loop()
+    if running is not None:
+        return running
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            return asyncio.get_event_loop()
+        except RuntimeError:
+            return None
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run coro to completion on this thread's loop and return its result (or raise its exception)."""
+    loop = thread_loop()
+    if events._get_running_loop() is not None:
+        coro.close()
+        raise RuntimeError(
+            "cymangum cannot be called from a running event loop: the handler drives its own loop "
+            "(call it from synchronous code, e.g. through loop.run_in_executor)"
+        )
+    if not (FAST_LOOP_ENABLED and type(loop) is _STANDARD_LOOP and not loop.get_debug()):
+        return loop.run_until_complete(coro)
+    task = _drive(loop, coro)
+    if task.done():
+        return task.result()
+    return loop.run_until_complete(task)
+
+
+def _drive(loop: Any, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+    """Run ready callbacks with the loop marked running until the task is done or must wait for I/O."""
+    old_hooks = sys.get_asyncgen_hooks()
+    loop._thread_id = threading.get_ident()
+    sys.set_asyncgen_hooks(firstiter=loop._asyncgen_firstiter_hook, finalizer=loop._asyncgen_finalizer_hook)
+    events._set_running_loop(loop)
+    try:
+        task = loop.create_task(coro)
+        ready = loop._ready
+        while ready and not task.done():
+            _run_ready_batch(ready)
+        if task.done() and ready:
+            # One more batch, as run_until_complete gives, so that tasks the app spawned get started.
+            _run_ready_batch(ready)
+        return task
+    finally:
+        events._set_running_loop(None)
+        loop._thread_id = None
+        sys.set_asyncgen_hooks(*old_hooks)
+
+
+def _run_ready_batch(ready: Any) -> None:
+    for _ in range(len(ready)):
+        handle = ready.popleft()
+        if not handle._cancelled:
+            handle._run()

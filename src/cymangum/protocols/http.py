@@ -1,0 +1,104 @@
+"""The ASGI HTTP cycle: one request message in, one buffered response out (SPEC 5)."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from typing import Any
+
+from .. import _runner
+from ..exceptions import InvalidResponseError, UnexpectedMessage
+from ..types import ASGI, Message, Response, Scope
+
+_ERROR_HEADERS = [[b"content-type", b"text/plain; charset=utf-8"]]
+_ERROR_BODY = b"Internal Server Error"
+
+
+class HTTPCycleState(enum.Enum):
+    """REQUEST: waiting for http.response.start; RESPONSE: body expected; COMPLETE: response done."""
+
+    REQUEST = enum.auto()
+    RESPONSE = enum.auto()
+    COMPLETE = enum.auto()
+
+
+def error_response() -> Response:
+    """Mangum's 500 response, a new object each time."""
+    return {"status": 500, "headers": [list(pair) for pair in _ERROR_HEADERS], "body": _ERROR_BODY}
+
+
+class HTTPCycle:
+    """Runs an ASGI app for one request. `cycle(app)` is synchronous and returns the Response dict."""
+
+    def __init__(self, scope: Scope, body: bytes) -> None:
+        self.scope = scope
+        self.state = HTTPCycleState.REQUEST
+        self.logger = logging.getLogger("mangum.http")
+        self._request: Message | None = {"type": "http.request", "body": body, "more_body": False}
+        self._chunks: list[bytes] = []
+        self._completed: asyncio.Future[None] | None = None
+        self.status: Any = None
+        self.headers: Any = None
+        self.body: bytes | None = None
+
+    def __call__(self, app: ASGI) -> Response:
+        return _runner.run(self.run(app))
+
+    async def run(self, app: ASGI) -> Response:
+        """Run the app; any exception it raises (BaseException included, as Mangum does) becomes a 500."""
+        try:
+            await app(self.scope, self.receive, self.send)
+        except BaseException:
+            self.logger.exception("An error occurred running the application.")
+            if self.state is HTTPCycleState.REQUEST:
+                await self.send({"type": "http.response.start", "status": 500, "headers": error_response()["headers"]})
+                await self.send({"type": "http.response.body", "body": _ERROR_BODY})
+            elif self.state is HTTPCycleState.RESPONSE:
+                self._fail()
+        if self.state is not HTTPCycleState.COMPLETE:
+            # Mangum raises AttributeError here; an unfinished response is the app's error like any other.
+            self.logger.error("The application returned without completing the response.")
+            self._fail()
+        return {"status": self.status, "headers": self.headers, "body": self.body}  # type: ignore[typeddict-item]
+
+    def _fail(self) -> None:
+        response = error_response()
+        self.status, self.headers, self.body = response["status"], response["headers"], response["body"]
+        self.state = HTTPCycleState.COMPLETE
+
+    async def receive(self) -> Message:
+        """The request once; after that, http.disconnect once the response is complete (waiting until then)."""
+        request = self._request
+        if request is not None:
+            self._request = None
+            return request
+        if self.state is not HTTPCycleState.COMPLETE:
+            if self._completed is None:
+                self._completed = asyncio.get_running_loop().create_future()
+            await self._completed
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: Message) -> None:
+        message_type = message["type"]
+        if self.state is HTTPCycleState.REQUEST and message_type == "http.response.start":
+            self.status = message["status"]
+            self.headers = message.get("headers", [])
+            self.state = HTTPCycleState.RESPONSE
+        elif self.state is HTTPCycleState.RESPONSE and message_type == "http.response.body":
+            chunk = message.get("body", b"")
+            if type(chunk) is not bytes:
+                if not isinstance(chunk, (bytearray, memoryview)):
+                    raise InvalidResponseError(f"the response body must be bytes, not {type(chunk).__name__}")
+                chunk = bytes(chunk)
+            self._chunks.append(chunk)
+            if not message.get("more_body", False):
+                chunks = self._chunks
+                self.body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                self._chunks = []
+                self.state = HTTPCycleState.COMPLETE
+                if self._completed is not None and not self._completed.done():
+                    self._completed.set_result(None)
+                self.logger.info("%s %s %s", self.scope["method"], self.scope["path"], self.status)
+        else:
+            raise UnexpectedMessage(f"Unexpected {message_type}")
