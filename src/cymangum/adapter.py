@@ -122,7 +122,7 @@ class Mangum:
 
 def _not_an_http_request(event: dict[str, Any]) -> str | None:
     """Why an event that looks like an HTTP proxy event is not one (authorizer, WebSocket, VPC Lattice)."""
-    if "methodArn" in event:
+    if "methodArn" in event or "routeArn" in event:
         return "this is an API Gateway authorizer event, not a proxy request"
     request_context = event.get("requestContext")
     if type(request_context) is dict:
