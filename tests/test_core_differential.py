@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import base64
 import copy
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from hypothesis import given

@@ -89,7 +89,7 @@ def _drive(loop: Any, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
     sys.set_asyncgen_hooks(firstiter=loop._asyncgen_firstiter_hook, finalizer=loop._asyncgen_finalizer_hook)
     events._set_running_loop(loop)
     try:
-        task = loop.create_task(coro)
+        task: asyncio.Task[T] = loop.create_task(coro)
         ready = loop._ready
         while ready and not task.done():
             _run_ready_batch(ready)

@@ -21,7 +21,7 @@ DEFAULT_TEXT_MIME_TYPES: list[str] = [
     "application/vnd.oai.openapi",
 ]
 
-HANDLERS: list[type[LambdaHandler]] = [ALB, HTTPGateway, APIGateway, LambdaAtEdge]  # type: ignore[list-item]
+HANDLERS: list[type[LambdaHandler]] = [ALB, HTTPGateway, APIGateway, LambdaAtEdge]
 
 logger = logging.getLogger("mangum")
 
@@ -50,7 +50,7 @@ class Mangum:
         text_mime_types: list[str] | None = None,
         exclude_headers: list[str] | None = None,
         *,
-        TEXT_MIME_TYPES: list[str] | None = None,  # noqa: N803 - the spelling Mangum's documentation shows
+        TEXT_MIME_TYPES: list[str] | None = None,
     ) -> None:
         if lifespan not in ("auto", "on", "off"):
             raise ConfigurationError("Invalid argument supplied for `lifespan`. Choices are: auto|on|off")
@@ -137,7 +137,7 @@ def _not_an_http_request(event: dict[str, Any]) -> str | None:
 
 def _bad_request(handler: LambdaHandler, exc: MalformedEventError) -> dict[str, Any]:
     logging.getLogger("mangum.http").warning("Malformed %s event answered with 400: %s", type(handler).__name__, exc)
-    return handler({**_BAD_REQUEST})  # type: ignore[typeddict-item]
+    return handler({**_BAD_REQUEST})
 
 
 def _result(handler: LambdaHandler, response: Response) -> dict[str, Any]:

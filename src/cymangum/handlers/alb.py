@@ -6,7 +6,7 @@ from collections.abc import Generator
 from typing import Any
 
 from .. import core
-from .._core_py import _all_casings_at, _casing_count, _urlencode, _alb_headers
+from .._core_py import _alb_headers, _all_casings_at, _casing_count, _urlencode
 from ..types import LambdaConfig, LambdaContext, LambdaEvent, QueryParams, Response, Scope
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import core
+
 # Mangum's private helpers, for code that imports them; built from the reference core's pieces.
 from .._core_py import _combine_v2, _decode_headers, _lowercase_headers, _mapping, _merge_multi_value_headers
 from ..types import LambdaConfig, LambdaContext, LambdaEvent, Response, Scope
