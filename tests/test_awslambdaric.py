@@ -1,0 +1,704 @@
+"""End to end through the real Lambda runtime interface client (``awslambdaric``).
+
+A real ``python -m awslambdaric ric_apps.<module>.<handler>`` process runs against the Runtime API emulator in
+``lambda_runtime_api.py``: it long-polls for events, builds a real ``LambdaContext``, calls the handler (a FastAPI
+app wrapped in the adapter's ``Mangum``), JSON-encodes the result and posts it back, exactly as on Lambda. Every
+result must equal what the same handler returns when called in the test process; errors must arrive as the
+runtime's init or invocation errors, with the adapter's exception type and message.
+
+The events are the genuine AWS events of the shared corpus (see ``_events_dir``), plus two synthetic Lambda@Edge
+events modeled on AWS's documentation (the corpus has none), plus variants of genuine events that ask the app for
+a binary response or an exception.
+"""
+
+from __future__ import annotations
+
+import copy
+import http.client
+import importlib
+import importlib.util
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("awslambdaric")
+pytest.importorskip("fastapi")
+
+TESTS_DIR = Path(__file__).resolve().parent
+if str(TESTS_DIR) not in sys.path:  # works whatever pytest's import mode and whether tests/ is a package
+    sys.path.insert(0, str(TESTS_DIR))
+
+from lambda_runtime_api import LambdaRuntimeAPI, RuntimeProcess  # noqa: E402
+
+# The runtime process picks its core the way the dispatcher does here (CYMANGUM_* variables pass through), so
+# these tests run once, with that core, rather than once per core like the in-process suite.
+pytestmark = pytest.mark.one_impl
+
+ADAPTER = os.environ.get("RIC_APPS_ADAPTER", "cymangum")
+FUNCTION_TIMEOUT = 30.0  # seconds: the function timeout the emulator puts in each deadline
+ANSWER_TIMEOUT = 20.0  # seconds a test waits for an answer (a dead runtime process fails the wait at once)
+CONTEXT_HEADER = "x-lambda-context"  # set by ric_apps.echo_app
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Events
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _events_dir() -> Path | None:
+    """The corpus of genuine AWS events (``powertools/`` and ``go/`` folders, see its NOTICE.md)."""
+    candidates = [os.environ.get("CYMANGUM_EVENTS_DIR"), TESTS_DIR / "events", Path("/work/shared/events")]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "powertools").is_dir():
+            return Path(candidate)
+    return None
+
+
+EVENTS_DIR = _events_dir()
+
+# Every HTTP proxy event of the corpus, by source (how AWS sends it; the adapter infers the same from the shape).
+HTTP_EVENTS: dict[str, list[str]] = {
+    "rest-v1": [
+        "go/apigw-request.json",
+        "go/apigw-restapi-openapi-request.json",
+        "powertools/apiGatewayProxyEventPrincipalId.json",  # no headers, no body
+        "powertools/apiGatewayProxyEvent_noVersionAuth.json",  # isBase64Encoded on a body that is not base64
+    ],
+    "http-v1": [  # HTTP API, payload format 1.0 ("version": "1.0")
+        "powertools/apiGatewayProxyEvent.json",
+        "powertools/apiGatewayProxyEventNoOrigin.json",
+        "powertools/apiGatewayProxyOtherEvent.json",
+        "powertools/apiGatewayProxyEventAnotherPath.json",  # isBase64Encoded on a body that is not base64
+        "powertools/apiGatewayProxyEventPathTrailingSlash.json",  # same
+    ],
+    "http-v2": [
+        "go/apigw-v2-request-iam.json",
+        "go/apigw-v2-request-jwt-authorizer.json",
+        "go/apigw-v2-request-lambda-authorizer.json",
+        "go/apigw-v2-request-no-authorizer.json",
+        "powertools/apiGatewayProxyV2Event.json",
+        "powertools/apiGatewayProxyV2EventPathTrailingSlash.json",
+        "powertools/apiGatewayProxyV2Event_GET.json",
+        "powertools/apiGatewayProxyV2IamEvent.json",
+        "powertools/apiGatewayProxyV2LambdaAuthorizerEvent.json",
+        "powertools/apiGatewayProxyV2OtherGetEvent.json",
+        "powertools/apiGatewayProxyV2SchemaMiddlwareInvalidEvent.json",
+        "powertools/apiGatewayProxyV2SchemaMiddlwareValidEvent.json",
+    ],
+    "function-url": [
+        "go/lambda-urls-request.json",
+        "powertools/lambdaFunctionUrlEvent.json",
+        "powertools/lambdaFunctionUrlEventPathTrailingSlash.json",
+        "powertools/lambdaFunctionUrlEventWithHeaders.json",
+        "powertools/lambdaFunctionUrlIAMEvent.json",
+    ],
+    "alb": [
+        "go/alb-lambda-target-request-headers-only.json",
+        "powertools/albEvent.json",
+        "powertools/albEventPathTrailingSlash.json",
+    ],
+    "alb-multi-value": [
+        "go/alb-lambda-target-request-multivalue-headers.json",
+        "powertools/albMultiValueHeadersEvent.json",
+        "powertools/albMultiValueQueryStringEvent.json",
+    ],
+}
+# Events that the app may legitimately never see (the adapter rejects the body before calling it).
+BASE64_TRAPS = {
+    "powertools/apiGatewayProxyEvent_noVersionAuth.json",
+    "powertools/apiGatewayProxyEventAnotherPath.json",
+    "powertools/apiGatewayProxyEventPathTrailingSlash.json",
+}
+# The corpus's traps: events that are not HTTP proxy events at all (NOTICE.md).
+NON_HTTP_EVENTS: dict[str, list[str]] = {
+    "authorizer": [
+        "go/apigw-custom-auth-request-type-request.json",
+        "go/apigw-custom-auth-request.json",
+        "go/apigw-v2-custom-authorizer-v1-request.json",
+        "go/apigw-v2-custom-authorizer-v2-request.json",
+        "powertools/apiGatewayAuthorizerRequestEvent.json",
+        "powertools/apiGatewayAuthorizerTokenEvent.json",
+        "powertools/apiGatewayAuthorizerV2Event.json",
+    ],
+    "websocket": [
+        "go/apigw-websocket-request-disconnect.json",
+        "go/apigw-websocket-request-send-message.json",
+        "go/apigw-websocket-request.json",
+    ],
+    "vpc-lattice": [
+        "powertools/vpcLatticeEvent.json",
+        "powertools/vpcLatticeEventPathTrailingSlash.json",
+        "powertools/vpcLatticeEventV2PathTrailingSlash.json",
+        "powertools/vpcLatticeV2Event.json",
+        "powertools/vpcLatticeV2EventWithHeaders.json",
+    ],
+}
+
+
+def _load(name: str) -> dict[str, Any]:
+    if EVENTS_DIR is None:
+        pytest.skip("the AWS event corpus was not found (set CYMANGUM_EVENTS_DIR)")
+    with open(EVENTS_DIR / name, encoding="utf-8") as f:
+        return json.load(f)  # type: ignore[no-any-return]
+
+
+def edge_viewer_request() -> dict[str, Any]:
+    """A CloudFront viewer-request event, in the shape of AWS's "Lambda@Edge event structure" documentation."""
+    return {
+        "Records": [
+            {
+                "cf": {
+                    "config": {
+                        "distributionDomainName": "d111111abcdef8.cloudfront.net",
+                        "distributionId": "EDFDVBD6EXAMPLE",
+                        "eventType": "viewer-request",
+                        "requestId": "4TyzHTaYWb1GX1qTfsHhEqV6HUDd_BzoBZnwfnvQc_1oF26ClkoUSEQ==",
+                    },
+                    "request": {
+                        "clientIp": "203.0.113.178",
+                        "headers": {
+                            "host": [{"key": "Host", "value": "d111111abcdef8.cloudfront.net"}],
+                            "user-agent": [{"key": "User-Agent", "value": "curl/8.5.0"}],
+                            "accept": [{"key": "accept", "value": "*/*"}],
+                            "cookie": [
+                                {"key": "Cookie", "value": "session=abc123"},
+                                {"key": "Cookie", "value": "theme=dark"},
+                            ],
+                            "cloudfront-forwarded-proto": [
+                                {"key": "CloudFront-Forwarded-Proto", "value": "https"}
+                            ],
+                        },
+                        "method": "GET",
+                        "querystring": "size=LARGE&color=red&color=blue",
+                        "uri": "/products/list",
+                    },
+                }
+            }
+        ]
+    }
+
+
+def edge_origin_request_with_body() -> dict[str, Any]:
+    """A CloudFront origin-request event with the body included (``includeBody``), per AWS's documentation."""
+    return {
+        "Records": [
+            {
+                "cf": {
+                    "config": {
+                        "distributionDomainName": "d111111abcdef8.cloudfront.net",
+                        "distributionId": "EDFDVBD6EXAMPLE",
+                        "eventType": "origin-request",
+                        "requestId": "R2qcmC5mbBDIZ2FQZ3nm1Ytz8OK1VZQz3rFMRgCbGeUlwKbeTCAqEQ==",
+                    },
+                    "request": {
+                        "body": {
+                            "action": "read-only",
+                            "data": "eyJpdGVtIjogIndpZGdldCIsICJxdWFudGl0eSI6IDJ9",  # {"item": "widget", "quantity": 2}
+                            "encoding": "base64",
+                            "inputTruncated": False,
+                        },
+                        "clientIp": "203.0.113.178",
+                        "headers": {
+                            "x-forwarded-for": [{"key": "X-Forwarded-For", "value": "203.0.113.178"}],
+                            "user-agent": [{"key": "User-Agent", "value": "Amazon CloudFront"}],
+                            "via": [
+                                {
+                                    "key": "Via",
+                                    "value": "2.0 2afae0d44e2540f472c0635ab62c232b.cloudfront.net (CloudFront)",
+                                }
+                            ],
+                            "host": [{"key": "Host", "value": "example.org"}],
+                            "content-type": [{"key": "Content-Type", "value": "application/json"}],
+                            "cache-control": [{"key": "Cache-Control", "value": "no-cache, cf-no-cache"}],
+                        },
+                        "method": "POST",
+                        "origin": {
+                            "custom": {
+                                "customHeaders": {},
+                                "domainName": "example.org",
+                                "keepaliveTimeout": 5,
+                                "path": "",
+                                "port": 443,
+                                "protocol": "https",
+                                "readTimeout": 30,
+                                "sslProtocols": ["TLSv1", "TLSv1.1", "TLSv1.2"],
+                            }
+                        },
+                        "querystring": "",
+                        "uri": "/orders",
+                    },
+                }
+            }
+        ]
+    }
+
+
+def _with_path(event: dict[str, Any], path: str) -> dict[str, Any]:
+    """The same event addressed to another path, wherever its source keeps the path."""
+    event = copy.deepcopy(event)
+    if "Records" in event:
+        event["Records"][0]["cf"]["request"]["uri"] = path
+    elif event.get("version") == "2.0":
+        event["rawPath"] = path
+        event["requestContext"]["http"]["path"] = path
+    else:
+        event["path"] = path
+    return event
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    make: Callable[[], dict[str, Any]]
+    reaches_app: bool = True  # the app runs and answers normally (so it reports the context it saw)
+
+
+def _file_case(source: str, name: str) -> Case:
+    return Case(f"{source}:{Path(name).stem}", lambda: _load(name), reaches_app=name not in BASE64_TRAPS)
+
+
+HTTP_CASES = [_file_case(source, name) for source, names in HTTP_EVENTS.items() for name in names]
+HTTP_CASES += [
+    Case("edge:viewer-request", edge_viewer_request),
+    Case("edge:origin-request-body", edge_origin_request_with_body),
+    # Binary responses (base64 in the result) for each result shape.
+    Case("rest-v1:binary", lambda: _with_path(_load("go/apigw-request.json"), "/download.bin")),
+    Case(
+        "http-v1:binary", lambda: _with_path(_load("powertools/apiGatewayProxyEvent.json"), "/download.bin")
+    ),
+    Case(
+        "http-v2:binary", lambda: _with_path(_load("powertools/apiGatewayProxyV2Event.json"), "/download.bin")
+    ),
+    Case("function-url:binary", lambda: _with_path(_load("go/lambda-urls-request.json"), "/download.bin")),
+    Case("alb:binary", lambda: _with_path(_load("powertools/albEvent.json"), "/download.bin")),
+    Case(
+        "alb-multi-value:binary",
+        lambda: _with_path(_load("powertools/albMultiValueHeadersEvent.json"), "/download.bin"),
+    ),
+    Case("edge:binary", lambda: _with_path(edge_viewer_request(), "/download.bin")),
+    # The app raises: the adapter answers 500 (the error does not reach the runtime).
+    Case(
+        "rest-v1:app-exception",
+        lambda: _with_path(_load("go/apigw-request.json"), "/raise"),
+        reaches_app=False,
+    ),
+    Case(
+        "http-v2:app-exception",
+        lambda: _with_path(_load("powertools/apiGatewayProxyV2Event.json"), "/raise"),
+        reaches_app=False,
+    ),
+    Case(
+        "alb:app-exception",
+        lambda: _with_path(_load("powertools/albEvent.json"), "/raise"),
+        reaches_app=False,
+    ),
+    Case("edge:app-exception", lambda: _with_path(edge_viewer_request(), "/raise"), reaches_app=False),
+]
+NON_HTTP_CASES = [
+    Case(f"{kind}:{Path(name).stem}", (lambda name=name: _load(name)), reaches_app=False)
+    for kind, names in NON_HTTP_EVENTS.items()
+    for name in names
+]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Outcomes: a result or an error, comparable between the runtime process and the test process
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    result: Any = None
+    error_type: str | None = None
+    error_message: str | None = None
+    context: dict[str, Any] | None = field(default=None, compare=False)  # what the app saw of the context
+
+
+class InProcessContext:
+    """A stand-in Lambda context for the in-process call (the app's context report is not compared)."""
+
+    aws_request_id = "in-process"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:in-process"
+    function_name = "in-process"
+    function_version = "$LATEST"
+    memory_limit_in_mb = "128"
+    log_group_name = "/aws/lambda/in-process"
+    log_stream_name = "in-process"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(FUNCTION_TIMEOUT * 1000)
+
+
+def _pop_context(result: Any) -> dict[str, Any] | None:
+    """Remove the app's ``x-lambda-context`` header from a result (any source's shape) and decode it."""
+    found = None
+    if isinstance(result, dict):
+        for key in ("headers", "multiValueHeaders"):
+            headers = result.get(key)
+            if not isinstance(headers, dict):
+                continue
+            for name in [name for name in headers if name.lower() == CONTEXT_HEADER]:
+                value = headers.pop(name)
+                if isinstance(value, list):  # multi-value list, or Lambda@Edge [{"key", "value"}]
+                    value = value[0]["value"] if isinstance(value[0], dict) else value[0]
+                found = json.loads(value)
+    return found
+
+
+def run_in_process(handler: Callable[[Any, Any], Any], event: dict[str, Any]) -> Outcome:
+    try:
+        result = handler(copy.deepcopy(event), InProcessContext())
+    except Exception as exc:
+        return Outcome(error_type=type(exc).__name__, error_message=str(exc))
+    result = json.loads(json.dumps(result))  # what crossing the Runtime API does to it
+    context = _pop_context(result)
+    return Outcome(result=result, context=context)
+
+
+def outcome_of(invocation: Any) -> Outcome:
+    if invocation.succeeded:
+        result = invocation.result
+        context = _pop_context(result)
+        return Outcome(result=result, context=context)
+    error = invocation.error
+    assert isinstance(error, dict), error
+    # awslambdaric 4.x posts invocation errors through aws-lambda-cpp, which sends the type in the body only
+    # (init errors, posted from Python, carry the Lambda-Runtime-Function-Error-Type header too).
+    assert invocation.error_type in (None, error["errorType"])
+    assert error.get("requestId") == invocation.request_id
+    return Outcome(error_type=error["errorType"], error_message=error["errorMessage"])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Runtime processes
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _adapter_pythonpath() -> list[str]:
+    """Where the test process imports the adapter from, so that the runtime process imports the same one."""
+    spec = importlib.util.find_spec(ADAPTER)
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    root = Path(next(iter(spec.submodule_search_locations))).parent
+    return [] if "site-packages" in root.parts else [str(root)]
+
+
+@dataclass
+class Function:
+    """An emulator and the runtime process serving it."""
+
+    api: LambdaRuntimeAPI
+    runtime: RuntimeProcess
+
+    def answer(self, invocation: Any, timeout: float = ANSWER_TIMEOUT) -> Any:
+        """Wait for the answer, failing at once (with the runtime's log) if the runtime process died."""
+        deadline = time.monotonic() + timeout
+        while not invocation.done:
+            if self.runtime.returncode is not None and not invocation.done:
+                pytest.fail(
+                    f"the runtime exited with {self.runtime.returncode}:\n{self.runtime.log()[-4000:]}"
+                )
+            if time.monotonic() > deadline:
+                pytest.fail(f"no answer within {timeout} s; runtime log:\n{self.runtime.log()[-4000:]}")
+            invocation._done.wait(0.05)
+        return invocation
+
+    def invoke(self, event: Any, **kwargs: Any) -> Any:
+        return self.answer(self.api.submit(event, **kwargs))
+
+
+@pytest.fixture(scope="module")
+def adapter_env() -> dict[str, str]:
+    return {"RIC_APPS_ADAPTER": ADAPTER}
+
+
+@pytest.fixture(scope="module")
+def start_function(
+    tmp_path_factory: pytest.TempPathFactory, adapter_env: dict[str, str]
+) -> Iterator[Callable[..., Function]]:
+    """A factory: ``start_function(handler, **emulator_options)`` -> a running :class:`Function`.
+
+    Everything it started is stopped at the end of the module, in a ``finally``.
+    """
+    started: list[tuple[LambdaRuntimeAPI, RuntimeProcess | None]] = []
+
+    def start(handler: str, env: dict[str, str] | None = None, **options: Any) -> Function:
+        options.setdefault("function_timeout", FUNCTION_TIMEOUT)
+        api = LambdaRuntimeAPI(**options).start()
+        entry: tuple[LambdaRuntimeAPI, RuntimeProcess | None] = (api, None)
+        started.append(entry)
+        log = tmp_path_factory.mktemp("runtime") / "runtime.log"
+        runtime = RuntimeProcess.start(
+            api,
+            handler,
+            task_root=TESTS_DIR,
+            log_path=log,
+            pythonpath=_adapter_pythonpath(),
+            env={**adapter_env, **(env or {})},
+        )
+        started[started.index(entry)] = (api, runtime)
+        return Function(api, runtime)
+
+    try:
+        yield start
+    finally:
+        errors = []
+        for api, runtime in reversed(started):
+            try:
+                if runtime is not None:
+                    runtime.stop()
+            finally:
+                api.close()
+            errors += api.server_errors
+        assert not errors, f"the Runtime API emulator failed internally: {errors!r}"
+
+
+@pytest.fixture(scope="module")
+def echo_function(start_function: Callable[..., Function]) -> Function:
+    return start_function("ric_apps.echo_app.handler")
+
+
+@pytest.fixture(scope="module")
+def echo_handler() -> Any:
+    return importlib.import_module("ric_apps.echo_app").handler
+
+
+def _check_context(context: dict[str, Any], invocation: Any, function: Function) -> None:
+    """The app saw the real context of this invocation, built by awslambdaric from the Runtime API headers."""
+    assert context["context_class"] == "awslambdaric.lambda_context.LambdaContext"
+    assert context["aws_request_id"] == invocation.request_id
+    assert context["invoked_function_arn"] == invocation.function_arn == function.api.function_arn
+    assert context["function_name"] == function.api.function_name
+    assert context["function_version"] == "$LATEST"
+    assert context["memory_limit_in_mb"] == "128"
+    assert context["log_group_name"] == f"/aws/lambda/{function.api.function_name}"
+    assert context["trace_id"] == invocation.trace_id
+    assert context["pid"] == function.runtime.pid  # it ran in the runtime process, not here
+    remaining = context["remaining_ms"]
+    assert 0 < remaining <= invocation.function_timeout * 1000
+    # remaining = deadline - (time when it was asked); now_ms was read just after.
+    assert 0 <= context["now_ms"] + remaining - invocation.deadline_ms <= 1000
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Tests
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", HTTP_CASES, ids=[case.id for case in HTTP_CASES])
+def test_http_event_through_the_runtime_client(
+    case: Case, echo_function: Function, echo_handler: Any
+) -> None:
+    event = case.make()
+    expected = run_in_process(echo_handler, event)
+    invocation = echo_function.invoke(event)
+    actual = outcome_of(invocation)
+
+    assert actual == expected
+    assert (actual.context is None) == (expected.context is None)
+    if case.reaches_app:
+        assert actual.context is not None, actual
+        assert actual.result["statusCode" if "statusCode" in actual.result else "status"] == 200
+    if actual.context is not None:
+        _check_context(actual.context, invocation, echo_function)
+
+
+@pytest.mark.parametrize("case", NON_HTTP_CASES, ids=[case.id for case in NON_HTTP_CASES])
+def test_non_http_event_through_the_runtime_client(
+    case: Case, echo_function: Function, echo_handler: Any
+) -> None:
+    """The corpus's traps: whatever the adapter does with them in-process (an error, or a response), the runtime
+    reports the same."""
+    event = case.make()
+    expected = run_in_process(echo_handler, event)
+    actual = outcome_of(echo_function.invoke(event))
+    assert actual == expected
+
+
+def test_unrecognized_event_is_an_invocation_error(echo_function: Function, echo_handler: Any) -> None:
+    event = _load("powertools/apiGatewayAuthorizerTokenEvent.json")
+    with pytest.raises(RuntimeError) as raised:
+        echo_handler(copy.deepcopy(event), InProcessContext())
+
+    invocation = echo_function.invoke(event)
+    assert invocation.status == "failed"
+    assert invocation.error["errorType"] == type(raised.value).__name__
+    assert invocation.error["errorMessage"] == str(raised.value)
+    assert echo_function.runtime.returncode is None  # the runtime keeps serving
+
+
+def test_warm_invocations_share_one_runtime_process(echo_function: Function, echo_handler: Any) -> None:
+    event = _load("powertools/apiGatewayProxyV2Event.json")
+    expected = run_in_process(echo_handler, event)
+    invocations = [echo_function.invoke(event) for _ in range(20)]
+    assert len({invocation.request_id for invocation in invocations}) == 20
+    for invocation in invocations:
+        actual = outcome_of(invocation)
+        assert actual == expected
+        assert actual.context is not None
+        _check_context(actual.context, invocation, echo_function)
+        assert invocation.deliveries == 1
+
+
+def test_app_exception_reraised_is_an_invocation_error(start_function: Callable[..., Function]) -> None:
+    handler = importlib.import_module("ric_apps.raising_app").handler
+    event = _load("go/apigw-request.json")
+    expected = run_in_process(handler, event)
+    assert expected.error_type == "InventoryError", expected
+
+    function = start_function("ric_apps.raising_app.handler")
+    for _ in range(2):  # an invocation error does not end the runtime
+        invocation = function.invoke(event)
+        assert outcome_of(invocation) == expected
+        assert invocation.error["errorType"] == "InventoryError"
+        assert invocation.error["errorMessage"] == "no item at /hello/world"
+        stack = invocation.error["stackTrace"]
+        assert any("raising_app.py" in frame for frame in stack), stack
+        assert invocation.xray_error_cause  # awslambdaric sends the X-Ray cause header too
+    assert function.runtime.returncode is None
+
+
+def test_lifespan_startup_failure_is_an_invocation_error(start_function: Callable[..., Function]) -> None:
+    handler = importlib.import_module("ric_apps.lifespan_failure").handler
+    event = _load("powertools/apiGatewayProxyV2Event.json")
+    expected = run_in_process(handler, event)
+    assert expected.error_type == "LifespanFailure", expected
+    assert "database unreachable" in (expected.error_message or "")
+
+    function = start_function("ric_apps.lifespan_failure.handler")
+    assert outcome_of(function.invoke(event)) == expected
+
+
+def _import_error(module: str) -> tuple[str, str]:
+    try:
+        importlib.import_module(module)
+    except Exception as exc:
+        return type(exc).__name__, str(exc)
+    raise AssertionError(f"{module} imported without error")
+
+
+@pytest.mark.parametrize(
+    ("handler", "expected"),
+    [
+        pytest.param(
+            "ric_apps.broken_import.handler",
+            lambda: (
+                "Runtime.ImportModuleError",
+                "Unable to import module 'ric_apps.broken_import': No module named 'ric_apps_missing_dependency'",
+            ),
+            id="module-not-importable",
+        ),
+        pytest.param(
+            "ric_apps.echo_app.no_such_handler",
+            lambda: (
+                "Runtime.HandlerNotFound",
+                "Handler 'no_such_handler' missing on module 'ric_apps.echo_app'",
+            ),
+            id="handler-not-found",
+        ),
+        pytest.param(
+            "ric_apps.broken_config.handler",
+            lambda: _import_error("ric_apps.broken_config"),  # the adapter's ConfigurationError
+            id="adapter-configuration-error",
+        ),
+    ],
+)
+def test_init_error(
+    handler: str, expected: Callable[[], tuple[str, str]], start_function: Callable[..., Function]
+) -> None:
+    error_type, message = expected()
+    function = start_function(handler)
+    report = function.api.wait_for_init_error(timeout=ANSWER_TIMEOUT)
+    assert report.error_type == error_type
+    assert report.payload["errorType"] == error_type
+    assert report.payload["errorMessage"] == message
+    assert function.runtime.popen.wait(ANSWER_TIMEOUT) == 1  # awslambdaric exits after reporting
+    assert function.api.next_requests == 0  # it never asked for an event
+    if handler == "ric_apps.broken_config.handler":
+        assert error_type == "ConfigurationError"
+
+
+@pytest.mark.parametrize("on_disconnect", [True, False], ids=["requeue-on-disconnect", "requeue-inflight"])
+def test_event_held_by_a_dead_runtime_is_handed_back(
+    on_disconnect: bool, start_function: Callable[..., Function], tmp_path: Path
+) -> None:
+    env = {"RIC_APPS_CRASH_MARKER": str(tmp_path / "crashed")}
+    first = start_function("ric_apps.crash_once.handler", env=env, requeue_on_disconnect=on_disconnect)
+    api = first.api
+    invocation = api.submit({"crash": True})
+    assert first.runtime.popen.wait(ANSWER_TIMEOUT) == 17  # died holding the event
+    assert invocation.deliveries == 1 and not invocation.done
+    if on_disconnect:
+        deadline = time.monotonic() + 5
+        while invocation.status != "queued" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert invocation.status == "queued"
+    else:
+        assert invocation.status == "delivered"
+        assert api.requeue_inflight() == [invocation]
+
+    second = RuntimeProcess.start(
+        api, "ric_apps.crash_once.handler", task_root=TESTS_DIR, log_path=tmp_path / "second.log", env=env
+    )
+    try:
+        Function(api, second).answer(invocation)
+    finally:
+        second.stop()
+    assert invocation.deliveries == 2
+    assert invocation.result == {
+        "pid": second.pid,
+        "request_id": invocation.request_id,
+        "event": {"crash": True},
+    }
+
+
+def test_emulator_protocol_edges() -> None:
+    """The emulator's own answers for what awslambdaric never does (no runtime process involved)."""
+    with LambdaRuntimeAPI(max_response_bytes=1024) as api:
+        conn = http.client.HTTPConnection("127.0.0.1", api.port, timeout=10)
+        try:
+
+            def call(method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
+                chunked = bool(headers and "Transfer-Encoding" in headers)
+                conn.request(
+                    method,
+                    f"/2018-06-01/runtime{path}",
+                    body=body,
+                    headers=headers or {},
+                    encode_chunked=chunked,
+                )
+                response = conn.getresponse()
+                return response.status, response.getheaders(), response.read()
+
+            first = api.submit({"n": 1}, client_context={"custom": {"k": "v"}}, function_timeout=3)
+            status, headers, body = call("GET", "/invocation/next")
+            headers = dict(headers)
+            assert status == 200 and json.loads(body) == {"n": 1}
+            assert headers["Lambda-Runtime-Aws-Request-Id"] == first.request_id
+            assert headers["Lambda-Runtime-Client-Context"] == '{"custom":{"k":"v"}}'
+            assert 0 < int(headers["Lambda-Runtime-Deadline-Ms"]) - time.time() * 1000 <= 3000
+            assert call("POST", "/invocation/nope/response", b"{}")[0] == 400
+            assert call("POST", f"/invocation/{first.request_id}/response", b"x" * 2048)[0] == 413
+            assert first.error_type == "Function.ResponseSizeTooLarge"
+            assert (
+                call("POST", f"/invocation/{first.request_id}/response", b"{}")[0] == 400
+            )  # already answered
+
+            second = api.submit({"n": 2})
+            call("GET", "/invocation/next")
+            streamed = {"Transfer-Encoding": "chunked", "Lambda-Runtime-Function-Response-Mode": "streaming"}
+            assert (
+                call("POST", f"/invocation/{second.request_id}/response", iter([b"{}"]), streamed)[0] == 501
+            )
+            assert second.error_type == "Emulator.StreamingNotSupported"
+            assert second.response_mode == "streaming"
+        finally:
+            conn.close()
+    assert not api.server_errors
