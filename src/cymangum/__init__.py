@@ -1,6 +1,33 @@
 """cymangum: a fast, drop-in replacement for Mangum (ASGI applications on AWS Lambda)."""
 
+import importlib
+import sys
+
 from .adapter import Mangum
 
 __version__ = "0.1.0"
-__all__ = ["Mangum"]
+__all__ = ["Mangum", "install"]
+
+MANGUM_MODULES = (
+    "",
+    ".adapter",
+    ".exceptions",
+    ".types",
+    ".handlers",
+    ".handlers.alb",
+    ".handlers.api_gateway",
+    ".handlers.lambda_at_edge",
+    ".handlers.utils",
+    ".protocols",
+    ".protocols.http",
+    ".protocols.lifespan",
+)
+
+
+def install() -> None:
+    """Make `import mangum` and every Mangum submodule resolve to cymangum's modules (the same objects).
+
+    Call it before anything imports mangum, like uvloop.install(): libraries that wrap Mangum get the fast path.
+    """
+    for suffix in MANGUM_MODULES:
+        sys.modules["mangum" + suffix] = importlib.import_module("cymangum" + suffix)

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
-from typing import Any
+import os
+import signal
+import threading
+from typing import Any, Literal
 
-from . import _runner
-from .exceptions import ConfigurationError, InvalidResponseError, MalformedEventError, UnrecognizedEventError
+from . import _runner, aws_exact
+from .exceptions import (
+    ConfigurationError,
+    InvalidResponseError,
+    LifespanFailure,
+    MalformedEventError,
+    UnrecognizedEventError,
+)
 from .handlers import ALB, APIGateway, HTTPGateway, LambdaAtEdge
 from .protocols.http import HTTPCycle, error_response
 from .protocols.lifespan import LifespanCycle
@@ -50,7 +60,10 @@ class Mangum:
         text_mime_types: list[str] | None = None,
         exclude_headers: list[str] | None = None,
         *,
-        TEXT_MIME_TYPES: list[str] | None = None,
+        TEXT_MIME_TYPES: list[str] | None = None,  # the spelling Mangum's documentation shows
+        lifespan_once: bool | Literal["init"] = False,
+        aws_exact: bool = False,
+        reraise: bool = False,
     ) -> None:
         if lifespan not in ("auto", "on", "off"):
             raise ConfigurationError("Invalid argument supplied for `lifespan`. Choices are: auto|on|off")
@@ -66,7 +79,15 @@ class Mangum:
             text_mime_types=mime_types,
             exclude_headers=[header.lower() for header in exclude_headers or []],
         )
+        self.lifespan_once = lifespan_once
+        self.aws_exact = aws_exact
+        self.reraise = reraise
+        self._environment_lifespan: LifespanCycle | None = None
+        self._environment_thread: int | None = None
         self._setup_event_loop()
+        if lifespan_once == "init" and lifespan != "off":
+            # Startup now, inside Lambda's init phase (which is not billed on the managed runtimes).
+            _runner.run(self._start_environment_lifespan())
 
     def _setup_event_loop(self) -> None:
         """Make sure the constructing thread has its loop (created once, reused by every invocation)."""
@@ -94,15 +115,34 @@ class Mangum:
         handler = self.infer(event, context)
         try:
             scope = handler.scope
+            if self.aws_exact:
+                aws_exact.adjust_scope(handler, scope)
         except MalformedEventError as exc:
             return _bad_request(handler, exc)
         if self.lifespan == "off":
-            try:
-                body = handler.body
-            except MalformedEventError as exc:
-                return _bad_request(handler, exc)
-            return _result(handler, HTTPCycle(scope, body)(self.app))
+            return self._request(handler, scope)
+        if self.lifespan_once:
+            cycle = self._environment_lifespan
+            if cycle is None:
+                return _runner.run(self._invoke_first(handler, scope))
+            scope.update({"state": cycle.lifespan_state.copy()})
+            return self._request(handler, scope)
         return _runner.run(self._invoke_with_lifespan(handler, scope))
+
+    def _request(self, handler: LambdaHandler, scope: Any) -> dict[str, Any]:
+        """The request alone, in one drive of the loop."""
+        try:
+            body = handler.body
+        except MalformedEventError as exc:
+            return _bad_request(handler, exc)
+        return self._result(handler, HTTPCycle(scope, body, self.reraise)(self.app))
+
+    async def _request_async(self, handler: LambdaHandler, scope: Any) -> dict[str, Any]:
+        try:
+            body = handler.body
+        except MalformedEventError as exc:
+            return _bad_request(handler, exc)
+        return self._result(handler, await HTTPCycle(scope, body, self.reraise).run(self.app))
 
     async def _invoke_with_lifespan(self, handler: LambdaHandler, scope: Any) -> dict[str, Any]:
         """Startup, the request, shutdown: Mangum's per-invocation order, in one drive of the loop."""
@@ -110,14 +150,70 @@ class Mangum:
         await lifespan_cycle.startup()
         try:
             scope.update({"state": lifespan_cycle.lifespan_state.copy()})
-            try:
-                body = handler.body
-            except MalformedEventError as exc:
-                return _bad_request(handler, exc)
-            response = await HTTPCycle(scope, body).run(self.app)
-            return _result(handler, response)
+            return await self._request_async(handler, scope)
         finally:
             await lifespan_cycle.shutdown()
+
+    async def _invoke_first(self, handler: LambdaHandler, scope: Any) -> dict[str, Any]:
+        """The first invocation with lifespan_once: startup, then the request; shutdown waits for the end."""
+        cycle = await self._start_environment_lifespan()
+        scope.update({"state": cycle.lifespan_state.copy()})
+        return await self._request_async(handler, scope)
+
+    async def _start_environment_lifespan(self) -> LifespanCycle:
+        """Start the lifespan once. A failed startup raises LifespanFailure and is tried again next time."""
+        cycle = LifespanCycle(self.app, self.lifespan)
+        try:
+            await cycle.startup()
+        except LifespanFailure:
+            cycle.cancel()
+            raise
+        self._environment_lifespan = cycle
+        self._environment_thread = threading.get_ident()
+        atexit.register(self.shutdown)
+        if threading.current_thread() is threading.main_thread():
+            _chain_sigterm(self.shutdown)
+        return cycle
+
+    def shutdown(self) -> None:
+        """Run the once-per-environment lifespan shutdown now (also run on SIGTERM and at interpreter exit)."""
+        cycle, self._environment_lifespan = self._environment_lifespan, None
+        if cycle is None:
+            return
+        atexit.unregister(self.shutdown)
+        if threading.get_ident() != self._environment_thread or _runner.thread_loop().is_running():
+            logger.warning("Lifespan shutdown skipped: not on the thread and loop that ran startup.")
+            return
+        _runner.run(cycle.shutdown())
+
+    def _result(self, handler: LambdaHandler, response: Response) -> dict[str, Any]:
+        """The handler's result dict; a response the source cannot carry is the app's error, answered with a 500."""
+        try:
+            result = handler(response)
+        except InvalidResponseError as exc:
+            logging.getLogger("mangum.http").error("The application sent an invalid response: %s", exc)
+            if self.reraise:
+                raise
+            response = error_response()
+            result = handler(response)
+        if self.aws_exact:
+            result = aws_exact.adjust_result(handler, response, result)
+        return result
+
+
+def _chain_sigterm(shutdown: Any) -> None:
+    """On SIGTERM (sent by Lambda before it ends an environment with extensions), shut down, then go on as before."""
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        shutdown()
+        if callable(previous):
+            previous(signum, frame)
+        elif previous != signal.SIG_IGN:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
 
 
 def _not_an_http_request(event: dict[str, Any]) -> str | None:
@@ -140,10 +236,3 @@ def _bad_request(handler: LambdaHandler, exc: MalformedEventError) -> dict[str, 
     return handler({**_BAD_REQUEST})
 
 
-def _result(handler: LambdaHandler, response: Response) -> dict[str, Any]:
-    """The handler's result dict; a response the source cannot carry is the app's error, answered with a 500."""
-    try:
-        return handler(response)
-    except InvalidResponseError as exc:
-        logging.getLogger("mangum.http").error("The application sent an invalid response: %s", exc)
-        return handler(error_response())

@@ -29,10 +29,14 @@ def error_response() -> Response:
 
 
 class HTTPCycle:
-    """Runs an ASGI app for one request. `cycle(app)` is synchronous and returns the Response dict."""
+    """Runs an ASGI app for one request. `cycle(app)` is synchronous and returns the Response dict.
 
-    def __init__(self, scope: Scope, body: bytes) -> None:
+    With reraise=True an exception from the app propagates (after logging) instead of becoming a 500.
+    """
+
+    def __init__(self, scope: Scope, body: bytes, reraise: bool = False) -> None:
         self.scope = scope
+        self.reraise = reraise
         self.state = HTTPCycleState.REQUEST
         self.logger = logging.getLogger("mangum.http")
         self._request: Message | None = {"type": "http.request", "body": body, "more_body": False}
@@ -51,6 +55,9 @@ class HTTPCycle:
             await app(self.scope, self.receive, self.send)
         except BaseException:
             self.logger.exception("An error occurred running the application.")
+            if self.reraise and self.state is not HTTPCycleState.COMPLETE:
+                # Re-raise mode: Lambda records a failed invocation; a completed response is still returned.
+                raise
             if self.state is HTTPCycleState.REQUEST:
                 await self.send({"type": "http.response.start", "status": 500, "headers": error_response()["headers"]})
                 await self.send({"type": "http.response.body", "body": _ERROR_BODY})

@@ -138,6 +138,11 @@ class LifespanCycle:
         else:
             self.logger.info("Application startup failed.")
 
+    def cancel(self) -> None:
+        """Stop the app's lifespan task if it is still waiting (after a failed startup)."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
     async def shutdown(self) -> None:
         """Send lifespan.shutdown and wait for the answer (or the task's end)."""
         self.logger.info("Waiting for application shutdown.")
