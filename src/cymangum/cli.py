@@ -32,14 +32,31 @@ def _version() -> str:
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("app", nargs="?", metavar="APP", help="module:attribute of an ASGI app or Mangum instance "
-                        "(default: the bundled demo app, cymangum.demo:app)")
-    common.add_argument("--source", "-s", choices=cli_events.SOURCES, default=cli_events.DEFAULT_SOURCE,
-                        help=f"event source (default: {cli_events.DEFAULT_SOURCE})")
-    common.add_argument("--base-path", metavar="PATH", help="API Gateway base path / stage, e.g. /prod: part of "
-                        "the event path and the adapter's api_gateway_base_path")
-    common.add_argument("--lifespan", choices=("auto", "on", "off"), help="the adapter's lifespan mode "
-                        "(default: the app's Mangum instance's, else auto)")
+    common.add_argument(
+        "app",
+        nargs="?",
+        metavar="APP",
+        help="module:attribute of an ASGI app or Mangum instance "
+        "(default: the bundled demo app, cymangum.demo:app)",
+    )
+    common.add_argument(
+        "--source",
+        "-s",
+        choices=cli_events.SOURCES,
+        default=cli_events.DEFAULT_SOURCE,
+        help=f"event source (default: {cli_events.DEFAULT_SOURCE})",
+    )
+    common.add_argument(
+        "--base-path",
+        metavar="PATH",
+        help="API Gateway base path / stage, e.g. /prod: part of "
+        "the event path and the adapter's api_gateway_base_path",
+    )
+    common.add_argument(
+        "--lifespan",
+        choices=("auto", "on", "off"),
+        help="the adapter's lifespan mode (default: the app's Mangum instance's, else auto)",
+    )
 
     request = argparse.ArgumentParser(add_help=False)
     group = request.add_argument_group("request (ignored with --event)")
@@ -50,40 +67,67 @@ def _parser() -> argparse.ArgumentParser:
     body = group.add_mutually_exclusive_group()
     body.add_argument("--body", "-d", help="request body (text)")
     body.add_argument("--body-file", metavar="FILE", help="request body read from FILE ('-': stdin)")
-    request.add_argument("--event", "-e", metavar="FILE", help="a Lambda event JSON file to send as is ('-': stdin)")
+    request.add_argument(
+        "--event", "-e", metavar="FILE", help="a Lambda event JSON file to send as is ('-': stdin)"
+    )
 
     parser = argparse.ArgumentParser(
-        prog="cymangum", description="Run ASGI apps the way AWS Lambda runs them, through cymangum.", epilog=EPILOG
+        prog="cymangum",
+        description="Run ASGI apps the way AWS Lambda runs them, through cymangum.",
+        epilog=EPILOG,
     )
     parser.add_argument("--version", action="version", version=f"cymangum {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    invoke = commands.add_parser("invoke", parents=[common, request], epilog=EPILOG,
-                                 help="invoke the handler once and print the Lambda result",
-                                 description="Build an event (or read one), invoke the handler in this process, "
-                                 "print the result as JSON and the decoded body when it is text.")
+    invoke = commands.add_parser(
+        "invoke",
+        parents=[common, request],
+        epilog=EPILOG,
+        help="invoke the handler once and print the Lambda result",
+        description="Build an event (or read one), invoke the handler in this process, "
+        "print the result as JSON and the decoded body when it is text.",
+    )
     invoke.add_argument("--json", action="store_true", help="print only the Lambda result JSON")
     invoke.add_argument("--output", "-o", metavar="FILE", help="write the decoded response body to FILE")
     invoke.add_argument("--verbose", "-v", action="store_true", help="show the adapter's INFO log lines")
 
-    serve = commands.add_parser("serve", parents=[common], epilog=EPILOG,
-                                help="serve the app over HTTP, each request as a Lambda invocation",
-                                description="A local HTTP/1.1 server: every request becomes an event of the "
-                                "chosen source, the handler runs one invocation at a time, and the result "
-                                "becomes the HTTP response.")
+    serve = commands.add_parser(
+        "serve",
+        parents=[common],
+        epilog=EPILOG,
+        help="serve the app over HTTP, each request as a Lambda invocation",
+        description="A local HTTP/1.1 server: every request becomes an event of the "
+        "chosen source, the handler runs one invocation at a time, and the result "
+        "becomes the HTTP response.",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
     serve.add_argument("--verbose", "-v", action="store_true", help="show the adapter's INFO log lines")
 
-    bench = commands.add_parser("bench", parents=[common, request], epilog=EPILOG,
-                                help="measure warm invocation latency and cold start",
-                                description="Warm invocations in this process (median, p99, invocations/s) "
-                                "and cold starts in fresh subprocesses (import, construct, first invocation).")
+    bench = commands.add_parser(
+        "bench",
+        parents=[common, request],
+        epilog=EPILOG,
+        help="measure warm invocation latency and cold start",
+        description="Warm invocations in this process (median, p99, invocations/s) "
+        "and cold starts in fresh subprocesses (import, construct, first invocation).",
+    )
     bench.add_argument("--compare", choices=("mangum",), help="also measure Mangum, side by side")
-    bench.add_argument("--requests", "-n", type=_positive, default=10_000, metavar="N",
-                       help="warm invocations per adapter (default: 10000)")
-    bench.add_argument("--cold-starts", type=_non_negative, default=10, metavar="N",
-                       help="cold-start subprocesses per adapter (default: 10; 0 skips them)")
+    bench.add_argument(
+        "--requests",
+        "-n",
+        type=_positive,
+        default=10_000,
+        metavar="N",
+        help="warm invocations per adapter (default: 10000)",
+    )
+    bench.add_argument(
+        "--cold-starts",
+        type=_non_negative,
+        default=10,
+        metavar="N",
+        help="cold-start subprocesses per adapter (default: 10; 0 skips them)",
+    )
     bench.add_argument("--json", action="store_true", help="print the figures as JSON on stdout")
     return parser
 
@@ -113,8 +157,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     request = None
     if args.command in ("invoke", "bench"):
-        given = [opt for opt, value in (("--method", args.method), ("--query", args.query), ("--header", args.header),
-                                        ("--body", args.body), ("--body-file", args.body_file)) if value]
+        given = [
+            opt
+            for opt, value in (
+                ("--method", args.method),
+                ("--query", args.query),
+                ("--header", args.header),
+                ("--body", args.body),
+                ("--body-file", args.body_file),
+            )
+            if value
+        ]
         if args.path != "/":
             given.append("--path")
         if args.event is not None and given:
@@ -122,25 +175,50 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command in ("invoke", "bench") and args.event is None:
             request = cli_events.request_from_options(
-                method=args.method, path=args.path, query=args.query, headers=args.header,
+                method=args.method,
+                path=args.path,
+                query=args.query,
+                headers=args.header,
                 body=cli_events.read_body_option(args.body, args.body_file),
             )
         if args.command == "invoke":
             cli_events.setup_logging(args.verbose)
-            return cli_events.invoke(app=args.app, source=args.source, request=request, event_file=args.event,
-                                     base_path=args.base_path, lifespan=args.lifespan, json_only=args.json,
-                                     output=args.output)
+            return cli_events.invoke(
+                app=args.app,
+                source=args.source,
+                request=request,
+                event_file=args.event,
+                base_path=args.base_path,
+                lifespan=args.lifespan,
+                json_only=args.json,
+                output=args.output,
+            )
         if args.command == "serve":
             from . import cli_serve
 
             cli_events.setup_logging(args.verbose)
-            return cli_serve.serve(app=args.app, source=args.source, host=args.host, port=args.port,
-                                   base_path=args.base_path, lifespan=args.lifespan)
+            return cli_serve.serve(
+                app=args.app,
+                source=args.source,
+                host=args.host,
+                port=args.port,
+                base_path=args.base_path,
+                lifespan=args.lifespan,
+            )
         from . import cli_bench
 
-        return cli_bench.bench(app=args.app, source=args.source, request=request, event_file=args.event,
-                               base_path=args.base_path, lifespan=args.lifespan, compare=args.compare,
-                               requests=args.requests, cold_starts=args.cold_starts, json_output=args.json)
+        return cli_bench.bench(
+            app=args.app,
+            source=args.source,
+            request=request,
+            event_file=args.event,
+            base_path=args.base_path,
+            lifespan=args.lifespan,
+            compare=args.compare,
+            requests=args.requests,
+            cold_starts=args.cold_starts,
+            json_output=args.json,
+        )
     except cli_events.CLIError as exc:
         print(f"cymangum {args.command}: {exc}", file=sys.stderr)
         return 2

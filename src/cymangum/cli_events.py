@@ -32,7 +32,16 @@ BASE_PATH_SOURCES = frozenset(("rest", "http", "http-v1", "url"))
 LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024
 # Request headers that belong to one HTTP connection and never reach a Lambda event.
 HOP_BY_HOP = frozenset(
-    ("connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "expect")
+    (
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "transfer-encoding",
+        "te",
+        "trailer",
+        "upgrade",
+        "expect",
+    )
 )
 
 ACCOUNT_ID = "123456789012"
@@ -121,7 +130,11 @@ def load_app(spec: str | None) -> AppSpec:
 
 
 def _is_adapter(obj: Any) -> bool:
-    return type(obj).__name__ == "Mangum" and hasattr(obj, "app") and isinstance(getattr(obj, "config", None), dict)
+    return (
+        type(obj).__name__ == "Mangum"
+        and hasattr(obj, "app")
+        and isinstance(getattr(obj, "config", None), dict)
+    )
 
 
 def make_handler(
@@ -288,14 +301,20 @@ def build_event(source: str, request: Request, *, base_path: str | None = None) 
 
 def _event_headers(source: str, request: Request) -> list[tuple[str, str]]:
     """The client's headers (hop-by-hop ones removed) plus those the AWS front end adds, in arrival order."""
-    headers = [(k, v) for k, v in request.headers if k.lower() not in HOP_BY_HOP and k.lower() != "content-length"]
+    headers = [
+        (k, v) for k, v in request.headers if k.lower() not in HOP_BY_HOP and k.lower() != "content-length"
+    ]
     names = {k.lower() for k, _ in headers}
     if request.body or request.method in ("POST", "PUT", "PATCH"):
         headers.append(("Content-Length", str(len(request.body))))
     if "host" not in names:
         headers.insert(0, ("Host", default_host(source)))
     forwarded_for = next((v for k, v in headers if k.lower() == "x-forwarded-for"), None)
-    headers = [(k, v) for k, v in headers if k.lower() not in ("x-forwarded-for", "x-forwarded-port", "x-forwarded-proto")]
+    headers = [
+        (k, v)
+        for k, v in headers
+        if k.lower() not in ("x-forwarded-for", "x-forwarded-port", "x-forwarded-proto")
+    ]
     client_chain = f"{forwarded_for}, {request.client_ip}" if forwarded_for else request.client_ip
     if source == "edge":
         headers.append(("X-Forwarded-For", client_chain))
@@ -338,7 +357,9 @@ def _query_pairs(query: str) -> list[tuple[str, str]]:
     return parse_qsl(query, keep_blank_values=True)
 
 
-def _rest_like(request: Request, headers: list[tuple[str, str]], base_path: str | None, http_api: bool) -> dict[str, Any]:
+def _rest_like(
+    request: Request, headers: list[tuple[str, str]], base_path: str | None, http_api: bool
+) -> dict[str, Any]:
     single: dict[str, str] = {}
     multi: dict[str, list[str]] = {}
     spelling: dict[str, str] = {}
@@ -422,7 +443,9 @@ def _http_v1(request: Request, headers: list[tuple[str, str]], base_path: str | 
     return _rest_like(request, headers, base_path, http_api=True)
 
 
-def _v2(request: Request, headers: list[tuple[str, str]], base_path: str | None, function_url: bool) -> dict[str, Any]:
+def _v2(
+    request: Request, headers: list[tuple[str, str]], base_path: str | None, function_url: bool
+) -> dict[str, Any]:
     joined: dict[str, str] = {}
     cookies: list[str] = []
     for name, value in headers:
@@ -443,7 +466,12 @@ def _v2(request: Request, headers: list[tuple[str, str]], base_path: str | None,
     else:
         domain, prefix = f"{API_ID}.execute-api.{REGION}.amazonaws.com", API_ID
         stage = _stage(base_path, "$default")
-    event: dict[str, Any] = {"version": "2.0", "routeKey": "$default", "rawPath": request.path, "rawQueryString": request.query}
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": request.path,
+        "rawQueryString": request.query,
+    }
     if cookies:
         event["cookies"] = cookies
     event["headers"] = joined
@@ -593,6 +621,20 @@ def read_event_file(path: str) -> dict[str, Any]:
     return event
 
 
+def make_event(
+    source: str, request: Request | None, event_file: str | None, base_path: str | None
+) -> dict[str, Any]:
+    """The event of `invoke` and `bench`: the --event file as is, or one built from the request options, whose
+    path gets the base path in front for the API Gateway sources (the client requests /stage/path)."""
+    if event_file is not None:
+        return read_event_file(event_file)
+    if request is None:
+        request = Request()
+    if base_path and source in BASE_PATH_SOURCES:
+        request.path = prefix_base_path(request.path, base_path)
+    return build_event(source, request, base_path=base_path)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Results to HTTP responses
 
@@ -672,14 +714,16 @@ def decode_result(result: Any) -> Response:
 def _header_value(name: str, value: Any) -> str:
     if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
         raise MalformedResult(f"invalid value for header {name!r}: {value!r}")
-    value = value if isinstance(value, str) else str(value)
-    if "\r" in value or "\n" in value or "\0" in value:
-        raise MalformedResult(f"header {name!r} contains a line break")
-    return value
+    text = value if isinstance(value, str) else str(value)
+    if "\r" in text or "\n" in text or "\0" in text:
+        raise MalformedResult(f"header {name!r} contains a line break or NUL")
+    return text
 
 
 def result_is_text(result: Any) -> bool:
-    return isinstance(result, dict) and not result.get("isBase64Encoded") and isinstance(result.get("body"), str)
+    return (
+        isinstance(result, dict) and not result.get("isBase64Encoded") and isinstance(result.get("body"), str)
+    )
 
 
 def json_bytes(data: Any, *, indent: bool = True) -> bytes:
@@ -716,13 +760,7 @@ def invoke(
     output: str | None = None,
 ) -> int:
     """`cymangum invoke`: one invocation in this process; prints the result and the decoded body."""
-    if event_file is not None:
-        event = read_event_file(event_file)
-    else:
-        assert request is not None
-        if base_path and source in BASE_PATH_SOURCES:
-            request.path = prefix_base_path(request.path, base_path)
-        event = build_event(source, request, base_path=base_path)
+    event = make_event(source, request, event_file, base_path)
     spec = load_app(app)
     handler = make_handler(spec, lifespan=lifespan, base_path=base_path)
     try:
@@ -756,7 +794,9 @@ def invoke(
             out.write(_pretty_body(response.body, content_type))
         else:
             saved = f"saved to {output}" if output else "use --output FILE to save it"
-            out.write(f"\n--- {response.status} {content_type}, {size} bytes, base64 in the result ({saved}) ---\n".encode())
+            out.write(
+                f"\n--- {response.status} {content_type}, {size} bytes, base64 in the result ({saved}) ---\n".encode()
+            )
     out.flush()
     return 0
 

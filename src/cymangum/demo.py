@@ -19,6 +19,7 @@ in this process, so GET / shows whether lifespan ran once per environment or onc
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import struct
@@ -49,11 +50,14 @@ _GET_PATHS = frozenset(("/", "/html", "/image.png", "/cookies", "/redirect", "/s
 _counters = {"startups": 0, "shutdowns": 0, "requests": 0}
 
 
-def _png(width: int = 96, height: int = 96) -> bytes:
+@functools.lru_cache(maxsize=1)
+def png(width: int = 96, height: int = 96) -> bytes:
     """An RGB gradient with a ring, encoded as PNG (signature, IHDR, IDAT, IEND)."""
 
     def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+        )
 
     rows = bytearray()
     cx, cy = width / 2, height / 2
@@ -66,10 +70,13 @@ def _png(width: int = 96, height: int = 96) -> bytes:
             else:
                 rows += bytes((x * 255 // width, y * 255 // height, 160))
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(rows), 9)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(bytes(rows), 9))
+        + chunk(b"IEND", b"")
+    )
 
-
-PNG = _png()
 
 _HTML = """<!doctype html>
 <html lang="en">
@@ -196,13 +203,29 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         for name, value in scope["headers"]:
             if name.lower() == b"content-type":
                 content_type = value.decode("latin-1")
-        extra = [(b"x-echo-length", str(len(body)).encode()), (b"x-echo-sha256", hashlib.sha256(body).hexdigest().encode())]
+        extra = [
+            (b"x-echo-length", str(len(body)).encode()),
+            (b"x-echo-sha256", hashlib.sha256(body).hexdigest().encode()),
+        ]
         await _respond(send, 200, body, content_type, extra)
     elif path not in _GET_PATHS and path != "/echo":
-        await _respond(send, 404, _json({"detail": "Not Found", "path": path, "routes": ROUTES}), "application/json", head=head)
+        await _respond(
+            send,
+            404,
+            _json({"detail": "Not Found", "path": path, "routes": ROUTES}),
+            "application/json",
+            head=head,
+        )
     elif path == "/echo" or not get:
         allow = b"POST, PUT, PATCH, DELETE" if path == "/echo" else b"GET, HEAD"
-        await _respond(send, 405, _json({"detail": "Method Not Allowed"}), "application/json", [(b"allow", allow)], head=head)
+        await _respond(
+            send,
+            405,
+            _json({"detail": "Method Not Allowed"}),
+            "application/json",
+            [(b"allow", allow)],
+            head=head,
+        )
     elif path == "/":
         document = {
             "message": "Hello from cymangum!",
@@ -216,12 +239,14 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         }
         await _respond(send, 200, _json(document), "application/json", head=head)
     elif path == "/html":
-        items = "\n".join(f'<li><a href="{root}{route}">{route}</a>: {what}</li>' for route, what in ROUTES.items())
+        items = "\n".join(
+            f'<li><a href="{root}{route}">{route}</a>: {what}</li>' for route, what in ROUTES.items()
+        )
         page = _HTML.format(root=root, items=items).encode()
         await _respond(send, 200, page, "text/html; charset=utf-8", head=head)
     elif path == "/image.png":
         cache = [(b"cache-control", b"public, max-age=3600")]
-        await _respond(send, 200, PNG, "image/png", cache, head=head)
+        await _respond(send, 200, png(), "image/png", cache, head=head)
     elif path == "/cookies":
         cookies = [
             (b"set-cookie", b"session=abc123; Path=/; HttpOnly; Secure; SameSite=Lax"),
