@@ -24,7 +24,9 @@ What is emulated, as documented by AWS (and as the AWS runtime clients rely on):
   ``errorMessage`` / ``errorType`` / ``stackTrace``) answer ``202``; an unknown or already answered request id
   gets ``400``, an oversized response ``413`` (the invocation then fails with ``Function.ResponseSizeTooLarge``,
   as on Lambda).
-* ``POST /2018-06-01/runtime/init/error`` answers ``202``; the reports are kept in :attr:`LambdaRuntimeAPI.init_errors`.
+* ``POST /2018-06-01/runtime/init/error`` answers ``202``; the reports are kept in :attr:`LambdaRuntimeAPI.init_errors`,
+  and every invocation queued or in flight at that moment fails with the init error's type and body (what the
+  caller of a real Lambda gets when the init fails).
 * HTTP/1.1 with keep-alive (the runtime clients reuse one connection), ``TCP_NODELAY`` on every accepted socket,
   one response written with a single ``send``.
 
@@ -40,8 +42,8 @@ What is added for tests:
 * Internal errors of the emulator are collected in :attr:`LambdaRuntimeAPI.server_errors` instead of being printed.
 
 Not emulated: the Extensions and Telemetry APIs, SnapStart's ``/restore`` endpoints, deadline enforcement (a
-runtime that overruns is not killed), concurrency limits, the error a real Lambda returns to the caller after an
-init failure.
+runtime that overruns is not killed), concurrency limits, re-running the init for the invocations that come
+after an init failure (start a new runtime process for that).
 
 Response streaming (not supported yet, designed for): a streamed response is a ``POST .../response`` with
 ``Lambda-Runtime-Function-Response-Mode: streaming``, ``Transfer-Encoding: chunked`` and the trailers
@@ -81,7 +83,9 @@ __all__ = [
     "Invocation",
     "InvocationFailed",
     "LambdaRuntimeAPI",
+    "RuntimeExited",
     "RuntimeProcess",
+    "running_runtime",
     "runtime_environment",
 ]
 
@@ -101,6 +105,10 @@ XRAY_ERROR_CAUSE_HEADER = "Lambda-Runtime-Function-XRay-Error-Cause"
 
 # How often a long-polling `/next` checks that its client is still connected, and that the emulator is open.
 _POLL_TICK_SECONDS = 0.05
+
+
+class RuntimeExited(AssertionError):
+    """Raised by :meth:`RuntimeProcess.answer` when the runtime process exits before answering."""
 
 
 class InvocationFailed(AssertionError):
@@ -450,7 +458,8 @@ class LambdaRuntimeAPI:
     """The emulator. Start it with ``with LambdaRuntimeAPI() as api:`` (or :meth:`start` / :meth:`close`).
 
     ``function_timeout`` (seconds) sets each delivery's deadline; ``requeue_on_disconnect`` hands an event back
-    when the connection that received it closes before answering; ``max_response_bytes`` is the buffered
+    when the connection that received it closes before answering; ``fail_pending_on_init_error`` fails the
+    queued and in-flight invocations when an init error is reported; ``max_response_bytes`` is the buffered
     response limit. ``function_arn`` is sent as ``Lambda-Runtime-Invoked-Function-Arn``.
     """
 
@@ -461,6 +470,7 @@ class LambdaRuntimeAPI:
         function_arn: str | None = None,
         function_timeout: float = 30.0,
         requeue_on_disconnect: bool = True,
+        fail_pending_on_init_error: bool = True,
         max_response_bytes: int = MAX_BUFFERED_RESPONSE_BYTES,
         verbose: bool = False,
     ) -> None:
@@ -468,6 +478,7 @@ class LambdaRuntimeAPI:
         self.function_arn = function_arn or f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
         self.function_timeout = function_timeout
         self.requeue_on_disconnect = requeue_on_disconnect
+        self.fail_pending_on_init_error = fail_pending_on_init_error
         self.max_response_bytes = max_response_bytes
         self.verbose = verbose
 
@@ -690,7 +701,11 @@ class LambdaRuntimeAPI:
     def _record_init_error(self, error: InitError) -> None:
         with self._cond:
             self.init_errors.append(error)
+            pending = [inv for inv in self._invocations.values() if inv.status in ("queued", "delivered")]
             self._cond.notify_all()
+        if self.fail_pending_on_init_error:
+            for invocation in pending:
+                self._complete(invocation, error_type=error.error_type, error_body=error.body)
 
 
 def _new_trace_id() -> str:
@@ -803,6 +818,31 @@ class RuntimeProcess:
     @property
     def returncode(self) -> int | None:
         return self.popen.poll()
+
+    def answer(self, invocation: Invocation, timeout: float = 30.0) -> Invocation:
+        """Wait for ``invocation`` to be answered; fail at once (with the log's tail) if this process exits first.
+
+        Raises :class:`RuntimeExited` or ``TimeoutError``.
+        """
+        deadline = time.monotonic() + timeout
+        while not invocation._done.wait(_POLL_TICK_SECONDS):
+            if self.popen.poll() is not None:
+                if invocation._done.wait(0.5):  # an answer may still be on its way through the emulator
+                    break
+                raise RuntimeExited(
+                    f"the runtime process exited with code {self.popen.returncode} before answering "
+                    f"{invocation.request_id}; its log ends with:\n{self.log()[-4000:]}"
+                )
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"{invocation.request_id} not answered within {timeout} s; the runtime log ends with:\n"
+                    f"{self.log()[-4000:]}"
+                )
+        return invocation
+
+    def invoke(self, event: Any, timeout: float = 30.0, **kwargs: Any) -> Invocation:
+        """:meth:`LambdaRuntimeAPI.submit` then :meth:`answer`."""
+        return self.answer(self.api.submit(event, **kwargs), timeout)
 
     def wait(self, timeout: float) -> int:
         """Wait for the process to exit by itself, then hand back what it held; return the exit code."""

@@ -35,7 +35,7 @@ TESTS_DIR = Path(__file__).resolve().parent
 if str(TESTS_DIR) not in sys.path:  # works whatever pytest's import mode and whether tests/ is a package
     sys.path.insert(0, str(TESTS_DIR))
 
-from lambda_runtime_api import LambdaRuntimeAPI, RuntimeProcess  # noqa: E402
+from lambda_runtime_api import Invocation, LambdaRuntimeAPI, RuntimeProcess  # noqa: E402
 
 # The runtime process picks its core the way the dispatcher does here (CYMANGUM_* variables pass through), so
 # these tests run once, with that core, rather than once per core like the in-process suite.
@@ -397,72 +397,67 @@ class Function:
     api: LambdaRuntimeAPI
     runtime: RuntimeProcess
 
-    def answer(self, invocation: Any, timeout: float = ANSWER_TIMEOUT) -> Any:
-        """Wait for the answer, failing at once (with the runtime's log) if the runtime process died."""
-        deadline = time.monotonic() + timeout
-        while not invocation.done:
-            if self.runtime.returncode is not None and not invocation.done:
-                pytest.fail(
-                    f"the runtime exited with {self.runtime.returncode}:\n{self.runtime.log()[-4000:]}"
-                )
-            if time.monotonic() > deadline:
-                pytest.fail(f"no answer within {timeout} s; runtime log:\n{self.runtime.log()[-4000:]}")
-            invocation._done.wait(0.05)
-        return invocation
-
-    def invoke(self, event: Any, **kwargs: Any) -> Any:
-        return self.answer(self.api.submit(event, **kwargs))
+    def invoke(self, event: Any, **kwargs: Any) -> Invocation:
+        """Invoke and wait; fails at once, with the runtime's log, if the runtime process exits first."""
+        return self.runtime.invoke(event, ANSWER_TIMEOUT, **kwargs)
 
 
-@pytest.fixture(scope="module")
-def adapter_env() -> dict[str, str]:
-    return {"RIC_APPS_ADAPTER": ADAPTER}
+class Functions:
+    """Starts emulators and runtime processes, and stops every one of them at :meth:`close`."""
 
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._tmp = tmp_path_factory
+        self._apis: list[LambdaRuntimeAPI] = []
+        self._runtimes: list[RuntimeProcess] = []
 
-@pytest.fixture(scope="module")
-def start_function(
-    tmp_path_factory: pytest.TempPathFactory, adapter_env: dict[str, str]
-) -> Iterator[Callable[..., Function]]:
-    """A factory: ``start_function(handler, **emulator_options)`` -> a running :class:`Function`.
-
-    Everything it started is stopped at the end of the module, in a ``finally``.
-    """
-    started: list[tuple[LambdaRuntimeAPI, RuntimeProcess | None]] = []
-
-    def start(handler: str, env: dict[str, str] | None = None, **options: Any) -> Function:
+    def emulator(self, **options: Any) -> LambdaRuntimeAPI:
         options.setdefault("function_timeout", FUNCTION_TIMEOUT)
-        api = LambdaRuntimeAPI(**options).start()
-        entry: tuple[LambdaRuntimeAPI, RuntimeProcess | None] = (api, None)
-        started.append(entry)
-        log = tmp_path_factory.mktemp("runtime") / "runtime.log"
+        api = LambdaRuntimeAPI(**options)
+        self._apis.append(api)
+        return api.start()
+
+    def runtime(
+        self, api: LambdaRuntimeAPI, handler: str, env: dict[str, str] | None = None
+    ) -> RuntimeProcess:
         runtime = RuntimeProcess.start(
             api,
             handler,
             task_root=TESTS_DIR,
-            log_path=log,
+            log_path=self._tmp.mktemp("runtime") / "runtime.log",
             pythonpath=_adapter_pythonpath(),
-            env={**adapter_env, **(env or {})},
+            env={"RIC_APPS_ADAPTER": ADAPTER, **(env or {})},
         )
-        started[started.index(entry)] = (api, runtime)
-        return Function(api, runtime)
+        self._runtimes.append(runtime)
+        return runtime
 
-    try:
-        yield start
-    finally:
-        errors = []
-        for api, runtime in reversed(started):
-            try:
-                if runtime is not None:
-                    runtime.stop()
-            finally:
+    def start(self, handler: str, env: dict[str, str] | None = None, **options: Any) -> Function:
+        api = self.emulator(**options)
+        return Function(api, self.runtime(api, handler, env))
+
+    def close(self) -> None:
+        errors: list[Any] = []
+        try:
+            for runtime in reversed(self._runtimes):
+                runtime.stop()
+        finally:
+            for api in reversed(self._apis):
                 api.close()
-            errors += api.server_errors
+                errors += api.server_errors
         assert not errors, f"the Runtime API emulator failed internally: {errors!r}"
 
 
 @pytest.fixture(scope="module")
-def echo_function(start_function: Callable[..., Function]) -> Function:
-    return start_function("ric_apps.echo_app.handler")
+def functions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Functions]:
+    factory = Functions(tmp_path_factory)
+    try:
+        yield factory
+    finally:
+        factory.close()
+
+
+@pytest.fixture(scope="module")
+def echo_function(functions: Functions) -> Function:
+    return functions.start("ric_apps.echo_app.handler")
 
 
 @pytest.fixture(scope="module")
@@ -547,13 +542,13 @@ def test_warm_invocations_share_one_runtime_process(echo_function: Function, ech
         assert invocation.deliveries == 1
 
 
-def test_app_exception_reraised_is_an_invocation_error(start_function: Callable[..., Function]) -> None:
+def test_app_exception_reraised_is_an_invocation_error(functions: Functions) -> None:
     handler = importlib.import_module("ric_apps.raising_app").handler
     event = _load("go/apigw-request.json")
     expected = run_in_process(handler, event)
     assert expected.error_type == "InventoryError", expected
 
-    function = start_function("ric_apps.raising_app.handler")
+    function = functions.start("ric_apps.raising_app.handler")
     for _ in range(2):  # an invocation error does not end the runtime
         invocation = function.invoke(event)
         assert outcome_of(invocation) == expected
@@ -565,14 +560,14 @@ def test_app_exception_reraised_is_an_invocation_error(start_function: Callable[
     assert function.runtime.returncode is None
 
 
-def test_lifespan_startup_failure_is_an_invocation_error(start_function: Callable[..., Function]) -> None:
+def test_lifespan_startup_failure_is_an_invocation_error(functions: Functions) -> None:
     handler = importlib.import_module("ric_apps.lifespan_failure").handler
     event = _load("powertools/apiGatewayProxyV2Event.json")
     expected = run_in_process(handler, event)
     assert expected.error_type == "LifespanFailure", expected
     assert "database unreachable" in (expected.error_message or "")
 
-    function = start_function("ric_apps.lifespan_failure.handler")
+    function = functions.start("ric_apps.lifespan_failure.handler")
     assert outcome_of(function.invoke(event)) == expected
 
 
@@ -610,32 +605,37 @@ def _import_error(module: str) -> tuple[str, str]:
         ),
     ],
 )
-def test_init_error(
-    handler: str, expected: Callable[[], tuple[str, str]], start_function: Callable[..., Function]
-) -> None:
+def test_init_error(handler: str, expected: Callable[[], tuple[str, str]], functions: Functions) -> None:
     error_type, message = expected()
-    function = start_function(handler)
-    report = function.api.wait_for_init_error(timeout=ANSWER_TIMEOUT)
-    assert report.error_type == error_type
+    api = functions.emulator()
+    waiting = api.submit(_load("go/apigw-request.json"))  # queued before the runtime even starts
+    runtime = functions.runtime(api, handler)
+
+    report = api.wait_for_init_error(timeout=ANSWER_TIMEOUT)
+    assert report.error_type == error_type  # the Lambda-Runtime-Function-Error-Type header
     assert report.payload["errorType"] == error_type
     assert report.payload["errorMessage"] == message
-    assert function.runtime.popen.wait(ANSWER_TIMEOUT) == 1  # awslambdaric exits after reporting
-    assert function.api.next_requests == 0  # it never asked for an event
+    assert runtime.popen.wait(ANSWER_TIMEOUT) == 1  # awslambdaric exits after reporting
+    assert api.next_requests == 0  # it never asked for an event
+    # The caller of the pending invocation gets the init error, as from Lambda.
+    assert waiting.wait(ANSWER_TIMEOUT).status == "failed"
+    assert waiting.deliveries == 0
+    assert waiting.error == report.payload
     if handler == "ric_apps.broken_config.handler":
         assert error_type == "ConfigurationError"
 
 
 @pytest.mark.parametrize("on_disconnect", [True, False], ids=["requeue-on-disconnect", "requeue-inflight"])
 def test_event_held_by_a_dead_runtime_is_handed_back(
-    on_disconnect: bool, start_function: Callable[..., Function], tmp_path: Path
+    on_disconnect: bool, functions: Functions, tmp_path: Path
 ) -> None:
     env = {"RIC_APPS_CRASH_MARKER": str(tmp_path / "crashed")}
-    first = start_function("ric_apps.crash_once.handler", env=env, requeue_on_disconnect=on_disconnect)
+    first = functions.start("ric_apps.crash_once.handler", env=env, requeue_on_disconnect=on_disconnect)
     api = first.api
     invocation = api.submit({"crash": True})
     assert first.runtime.popen.wait(ANSWER_TIMEOUT) == 17  # died holding the event
     assert invocation.deliveries == 1 and not invocation.done
-    if on_disconnect:
+    if on_disconnect:  # the emulator saw the connection drop
         deadline = time.monotonic() + 5
         while invocation.status != "queued" and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -644,13 +644,8 @@ def test_event_held_by_a_dead_runtime_is_handed_back(
         assert invocation.status == "delivered"
         assert api.requeue_inflight() == [invocation]
 
-    second = RuntimeProcess.start(
-        api, "ric_apps.crash_once.handler", task_root=TESTS_DIR, log_path=tmp_path / "second.log", env=env
-    )
-    try:
-        Function(api, second).answer(invocation)
-    finally:
-        second.stop()
+    second = functions.runtime(api, "ric_apps.crash_once.handler", env=env)
+    second.answer(invocation, ANSWER_TIMEOUT)
     assert invocation.deliveries == 2
     assert invocation.result == {
         "pid": second.pid,

@@ -1,6 +1,7 @@
 """The benchmark's function: a raw ASGI app (lifespan-aware, no framework) wrapped in ``Mangum``.
 
-``RIC_BENCH_LIFESPAN`` (``auto`` by default, or ``off``) is passed to Mangum's ``lifespan``.
+``RIC_BENCH_LIFESPAN`` (``auto`` by default, or ``off``) is passed to Mangum's ``lifespan``. ``plain_handler``
+returns the same result without any adapter: the floor that the runtime client and the emulator cost.
 """
 
 from __future__ import annotations
@@ -29,3 +30,16 @@ async def app(scope: Any, receive: Any, send: Any) -> None:
 
 
 handler = Mangum(app, lifespan=os.environ.get("RIC_BENCH_LIFESPAN", "auto"))
+
+
+_PLAIN_RESULT = {
+    "statusCode": 200,
+    "headers": {"content-type": "application/json", "content-length": str(len(BODY))},
+    "multiValueHeaders": {},
+    "body": BODY.decode(),
+    "isBase64Encoded": False,
+}
+
+
+def plain_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _PLAIN_RESULT
