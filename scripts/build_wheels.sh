@@ -13,7 +13,7 @@
 #   Without targets: x86_64 for each version in $X86_64_PYTHONS, aarch64 for each in $AARCH64_PYTHONS
 #   (both default to "3.11").
 # Environment:
-#   WHEELHOUSE        output directory (default: wheelhouse); its cymangum-* files are replaced
+#   WHEELHOUSE        output directory (default: wheelhouse); the files built are replaced, others kept
 #   WHEELBUILD_CACHE  downloads, tool venvs, Debian headers (default: .wheelbuild)
 #   PYTHON3_X         interpreter for version 3.X (e.g. PYTHON3_12=/opt/py312/bin/python); otherwise
 #                     python3.X on PATH or a pyenv install is used. The aarch64 cross build needs a host
@@ -98,7 +98,8 @@ print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requ
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cymangum-wheels.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
-rm -f "$WHEELHOUSE"/cymangum-*
+# Replaced: the sdist, the pure wheel, and the wheel of each target (others already there are kept).
+rm -f "$WHEELHOUSE"/cymangum-*.tar.gz "$WHEELHOUSE"/cymangum-*-py3-none-any.whl
 
 # ---------------------------------------------------------------------------------------------------- sdist
 log "sdist (from a clean copy of the source tree)"
@@ -205,9 +206,10 @@ build_aarch64() {
 for t in "${targets[@]}"; do
     arch=${t%%:*} version=${t#*:}
     log "$arch wheel for CPython $version (from the sdist)"
+    rm -f "$WHEELHOUSE"/cymangum-*-cp"${version//./}"-cp"${version//./}"-*_"$arch".whl
     "build_$arch" "$version"
 done
 
 log "wheelhouse ($SECONDS s)"
 ls -l "$WHEELHOUSE"/cymangum-*
-"$TOOLS_BIN/python" "$ROOT/scripts/check_wheel_glibc.py" "$WHEELHOUSE"/cymangum-*.whl
+"$TOOLS_BIN/python" "$ROOT/scripts/check_wheel_glibc.py" --auditwheel "$WHEELHOUSE"

@@ -14,7 +14,7 @@ Lambda's python3.10 and python3.11 run on Amazon Linux 2 (glibc 2.26), python3.1
   must be among them.
 
 Used by the GitHub workflow on the cibuildwheel output and by scripts/build_wheels.sh on local builds.
-Needs ``pyelftools`` (a dependency of auditwheel).
+Needs ``pyelftools`` (a dependency of auditwheel) for wheels with compiled files.
 """
 
 from __future__ import annotations
@@ -26,10 +26,6 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
-
-from elftools.elf.dynamic import DynamicSection
-from elftools.elf.elffile import ELFFile
-from elftools.elf.gnuversions import GNUVerNeedSection
 
 # Highest glibc each Lambda runtime has, by CPython minor version (AL2 for 3.10/3.11, AL2023 from 3.12).
 LAMBDA_GLIBC = {10: (2, 26), 11: (2, 26)}
@@ -63,6 +59,10 @@ def parse_platform(tag: str) -> tuple[tuple[int, int], str] | None:
 
 def elf_report(data: bytes) -> tuple[str, tuple[int, int], list[str], list[str]]:
     """Machine, newest GLIBC_x.y symbol version needed, DT_NEEDED and RPATH/RUNPATH of one ELF file."""
+    from elftools.elf.dynamic import DynamicSection
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.gnuversions import GNUVerNeedSection
+
     elf = ELFFile(io.BytesIO(data))
     newest = (0, 0)
     needed: list[str] = []
