@@ -375,6 +375,15 @@ def test_bench_compare_without_mangum_installed(tmp_path: Path) -> None:
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+def test_cli_without_orjson_says_what_to_install(tmp_path: Path) -> None:
+    (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['orjson'] = None\n")
+    env = child_env()
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), env["PYTHONPATH"]])
+    proc = cli("invoke", env=env)
+    assert proc.returncode == 2
+    assert proc.stderr == "cymangum: the command line needs orjson: pip install 'cymangum[cli]'\n"
+
+
 def test_bench_with_a_failing_handler() -> None:
     proc = cli("bench", "tests.cli_apps:failing_lifespan_app", "-n", "10", "--cold-starts", "0")
     assert proc.returncode == 1

@@ -185,6 +185,7 @@ def bench(
         except CLIError as exc:
             raise CLIError(f"--compare {compare}: {exc}") from None
         adapters.append(compare)
+    cli_events.check_base_path(source, base_path)
     event = cli_events.make_event(source, request, event_file, base_path)
     spec = cli_events.load_app(app)
     progress = Progress()
@@ -197,6 +198,9 @@ def bench(
         "python": sys.version.split()[0],
         "results": {},
     }
+    extras = {k: v for k, v in spec.settings.items() if k in cli_events.CYMANGUM_ONLY_SETTINGS and v}
+    if compare and extras:
+        report["note"] = f"cymangum-only settings of the app's instance, not applied to {compare}: {extras}"
     for adapter in adapters:
         handler = cli_events.make_handler(spec, adapter=adapter, lifespan=lifespan, base_path=base_path)
         try:
@@ -285,6 +289,8 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(f"{title:<{width}}{cells}")
     statuses = {n: results[n]["status"] for n in names}
     lines += ["", "status of the first invocation: " + ", ".join(f"{n} {s}" for n, s in statuses.items())]
+    if "note" in report:
+        lines.append(f"note: {report['note']}")
     return "\n".join(lines) + "\n"
 
 

@@ -28,6 +28,8 @@ DEFAULT_SOURCE = "http"
 DEFAULT_APP = "cymangum.demo:app"
 # Sources whose handler strips api_gateway_base_path (ALB and Lambda@Edge never do).
 BASE_PATH_SOURCES = frozenset(("rest", "http", "http-v1", "url"))
+# Keywords of cymangum's Mangum that Mangum 0.22 does not have: kept from a Mangum instance given as APP.
+CYMANGUM_ONLY_SETTINGS = ("lifespan_once", "aws_exact", "reraise")
 # Lambda's synchronous invocation limit, for the request event and for the result (bytes of JSON).
 LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024
 # Request headers that belong to one HTTP connection and never reach a Lambda event.
@@ -123,6 +125,8 @@ def load_app(spec: str | None) -> AppSpec:
             "exclude_headers": config.get("exclude_headers"),
             "custom_handlers": obj.custom_handlers,
         }
+        # cymangum's own keywords (DESIGN "Beyond Mangum"), when the instance has them.
+        settings.update({name: getattr(obj, name) for name in CYMANGUM_ONLY_SETTINGS if hasattr(obj, name)})
         obj = obj.app
     if not callable(obj):
         raise CLIError(f"{spec!r} is a {type(obj).__name__}, not an ASGI application (it is not callable)")
@@ -147,7 +151,18 @@ def make_handler(
         settings["lifespan"] = lifespan
     if base_path is not None:
         settings["api_gateway_base_path"] = base_path
+    if adapter == "mangum":  # Mangum has none of cymangum's extra keywords
+        settings = {k: v for k, v in settings.items() if k not in CYMANGUM_ONLY_SETTINGS}
     return adapter_class(adapter)(spec.app, **settings)
+
+
+def check_base_path(source: str, base_path: str | None) -> None:
+    """Warn that a base path means nothing to the ALB and Lambda@Edge handlers (they never strip it)."""
+    if base_path and base_path.strip("/") and source not in BASE_PATH_SOURCES:
+        print(
+            f"cymangum: note: --base-path only applies to API Gateway sources; {source} events keep the full path",
+            file=sys.stderr,
+        )
 
 
 class LambdaContext:
@@ -760,6 +775,7 @@ def invoke(
     output: str | None = None,
 ) -> int:
     """`cymangum invoke`: one invocation in this process; prints the result and the decoded body."""
+    check_base_path(source, base_path)
     event = make_event(source, request, event_file, base_path)
     spec = load_app(app)
     handler = make_handler(spec, lifespan=lifespan, base_path=base_path)

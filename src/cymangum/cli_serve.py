@@ -40,6 +40,7 @@ from .cli_events import (
     Request,
     Response,
     build_event,
+    check_base_path,
     decode_result,
     json_bytes,
     load_app,
@@ -470,6 +471,7 @@ def serve(
     """`cymangum serve`: runs until SIGINT or SIGTERM."""
     if threading.current_thread() is not threading.main_thread():
         raise CLIError("serve must run in the main thread")
+    check_base_path(source, base_path)
     spec = load_app(app)
     env = LambdaEnvironment(spec, lifespan=lifespan, base_path=base_path)
     try:
