@@ -261,6 +261,20 @@ def alb_query_string(dict event):
 # Request side helpers
 
 
+cdef str _lower(str name):
+    """name.lower(), but an ASCII name with no capital letter is returned as it is (no new string)."""
+    cdef const unsigned char *data
+    cdef Py_ssize_t i, n
+    if PyUnicode_IS_ASCII(name):
+        data = <const unsigned char *>PyUnicode_DATA(name)
+        n = PyUnicode_GET_LENGTH(name)
+        for i in range(n):
+            if 65 <= data[i] <= 90:
+                return name.lower()
+        return name
+    return name.lower()
+
+
 cdef dict _mapping(dict event, str key, bint required=False):
     value = event.get(key)
     if value is None:
@@ -292,7 +306,7 @@ cdef dict _lowercase_headers(dict headers):
     for name, value in headers.items():
         if type(name) is not str:
             raise MalformedEventError("header names must be strings")
-        out[(<str>name).lower()] = _header_value(name, value)
+        out[_lower(<str>name)] = _header_value(name, value)
     return out
 
 
@@ -303,9 +317,9 @@ cdef void _merge_multi_value_headers(dict headers, dict multi) except *:
         if type(values) is list:
             for value in <list>values:
                 _header_value(name, value)
-            headers[(<str>name).lower()] = ", ".join(<list>values)
+            headers[_lower(<str>name)] = ", ".join(<list>values)
         else:
-            headers[(<str>name).lower()] = ""
+            headers[_lower(<str>name)] = ""
 
 
 cdef inline list _encode_pair(str name, str value):
@@ -458,7 +472,7 @@ def alb_scope(dict event, context):
         for name, values in (<dict>multi).items():
             if type(name) is not str or type(values) is not list:
                 raise MalformedEventError("'multiValueHeaders' must map names to lists of strings")
-            lowered = (<str>name).lower()
+            lowered = _lower(<str>name)
             for value in <list>values:
                 lookup[lowered] = _header_value(name, value)
                 pairs.append(_encode_pair(lowered, value))
@@ -468,7 +482,7 @@ def alb_scope(dict event, context):
         for name, value in _mapping(event, "headers").items():
             if type(name) is not str:
                 raise MalformedEventError("header names must be strings")
-            lowered = (<str>name).lower()
+            lowered = _lower(<str>name)
             lookup[lowered] = _header_value(name, value)
             pairs.append(_encode_pair(lowered, value))
     cdef str method = _text(event, "httpMethod")
