@@ -18,6 +18,7 @@ from functools import cache
 from typing import Annotated, Any
 
 import aiosqlite
+import brotli
 from brotli_asgi import BrotliMiddleware
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path as django_path
@@ -181,8 +182,26 @@ async def failing_lifespan(app: Starlette) -> AsyncIterator[None]:
 
 failing_startup_app = Starlette(routes=[Route("/users/{user_id:int}", user)], lifespan=failing_lifespan)
 
-#: 1095 dashes: brotli (quality 4, brotli-asgi's default) compresses them to 11 bytes that happen to be valid UTF-8.
-DASHES = "-" * 1095
+
+def brotli_asgi_compress(data: bytes) -> bytes:
+    """What BrotliMiddleware (its defaults: quality 4, text mode, lgwin 22) sends for a one-message body."""
+    compressor = brotli.Compressor(quality=4, mode=brotli.MODE_TEXT, lgwin=22)
+    return bytes(compressor.process(data) + compressor.finish())
+
+
+def _dashes_compressing_to_utf8() -> str:
+    """Enough dashes to be compressed (400 bytes or more) whose brotli stream happens to be valid UTF-8
+    (1095 with brotli 1.1-1.2: 11 bytes)."""
+    for count in range(400, 5000):
+        try:
+            brotli_asgi_compress(b"-" * count).decode()
+        except UnicodeDecodeError:
+            continue
+        return "-" * count
+    raise RuntimeError("no run of dashes compresses to valid UTF-8 with this brotli")
+
+
+DASHES = _dashes_compressing_to_utf8()
 
 
 async def dashes(request: Request) -> PlainTextResponse:
@@ -382,6 +401,7 @@ SQLITE: dict[str, Any] = {}
 
 async def sqlite_count(request: Request) -> JSONResponse:
     if "connection" not in SQLITE:
+        SQLITE["loop"] = asyncio.get_running_loop()
         SQLITE["connection"] = await aiosqlite.connect(":memory:")
         await SQLITE["connection"].execute("CREATE TABLE hits (source TEXT)")
     connection = SQLITE["connection"]
@@ -390,7 +410,8 @@ async def sqlite_count(request: Request) -> JSONResponse:
         "SELECT source, COUNT(*) FROM hits GROUP BY source ORDER BY source"
     ) as cursor:
         rows = await cursor.fetchall()
-    return JSONResponse({"hits": {source: count for source, count in rows}})
+    same_loop = asyncio.get_running_loop() is SQLITE["loop"]
+    return JSONResponse({"hits": {source: count for source, count in rows}, "same_loop": same_loop})
 
 
 async def sqlite_close(request: Request) -> PlainTextResponse:
