@@ -54,17 +54,27 @@ arm64_unpack() {
     local stamp="$dest/.cymangum-packages" want="$suite $*"
     if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then return; fi
     arm64_update "$suite"
-    local debs="$WHEELBUILD_CACHE/debs/$suite"
+    local debs="$WHEELBUILD_CACHE/debs/$suite" deb
     mkdir -p "$debs"
-    (cd "$debs" && arm64_apt "$suite" apt-get download "$@" >/dev/null)
+    # The file names apt-get download gives the candidates (an epoch's colon is written %3a).
+    local -a files missing=()
+    mapfile -t files < <(arm64_apt "$suite" apt-cache show --no-all-versions "$@" | awk '
+        /^Package: / { p = $2 } /^Version: / { v = $2 } /^Architecture: / { a = $2 }
+        /^$/ && p { sub(/:/, "%3a", v); print p "_" v "_" a ".deb"; p = "" }
+        END { if (p) { sub(/:/, "%3a", v); print p "_" v "_" a ".deb" } }')
+    [[ ${#files[@]} -eq $# ]] || { echo "error: apt knows ${#files[@]} of the $# packages: $*" >&2; return 1; }
+    for deb in "${files[@]}"; do [[ -f "$debs/$deb" ]] || missing+=("${deb%%_*}"); done
+    if [[ ${#missing[@]} -gt 0 ]]; then
+        (cd "$debs" && arm64_apt "$suite" apt-get download "${missing[@]}" >/dev/null)
+    fi
     rm -rf "$dest"
     mkdir -p "$dest"
-    local pkg version deb
-    for pkg in "$@"; do
-        version=$(arm64_apt "$suite" apt-cache show --no-all-versions "$pkg" | sed -n 's/^Version: //p' | head -n1)
-        deb="$debs/${pkg}_${version//:/%3a}_arm64.deb"
-        [[ -f "$deb" ]] || deb=$(ls "$debs/${pkg}_${version//:/%3a}"_*.deb)
-        dpkg-deb -x "$deb" "$dest"
+    for deb in "${files[@]}"; do dpkg-deb -x "$debs/$deb" "$dest"; done
+    # Suites since trixie ship everything under /usr and leave the /lib -> usr/lib links (where the arm64
+    # binaries look for their loader, /lib/ld-linux-aarch64.so.1) to the installer: make them.
+    local d
+    for d in bin sbin lib; do
+        if [[ -d "$dest/usr/$d" && ! -e "$dest/$d" ]]; then ln -s "usr/$d" "$dest/$d"; fi
     done
     echo "$want" >"$stamp"
 }
