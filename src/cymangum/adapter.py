@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import logging
 import os
@@ -152,6 +153,8 @@ class Mangum:
             scope.update({"state": lifespan_cycle.lifespan_state.copy()})
             return await self._request_async(handler, scope)
         finally:
+            # One loop turn before shutdown, as Mangum's separate loop runs give tasks the request spawned.
+            await asyncio.sleep(0)
             await lifespan_cycle.shutdown()
 
     async def _invoke_first(self, handler: LambdaHandler, scope: Any) -> dict[str, Any]:

@@ -83,7 +83,9 @@ class HTTPCycle:
         if self.state is not HTTPCycleState.COMPLETE:
             if self._completed is None:
                 self._completed = asyncio.get_running_loop().create_future()
-            await self._completed
+            # Shielded: a caller that cancels its own receive() (Starlette's is_disconnected does) must not
+            # cancel the future that every other waiter shares.
+            await asyncio.shield(self._completed)
         return {"type": "http.disconnect"}
 
     async def send(self, message: Message) -> None:

@@ -1,0 +1,87 @@
+"""HTTP cycle details that frameworks rely on."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import mangum
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.routing import Route
+
+import cymangum
+
+EVENTS = Path(__file__).resolve().parents[2] / "shared" / "events"
+
+
+def event() -> dict[str, Any]:
+    return json.loads((EVENTS / "powertools/apiGatewayProxyV2Event.json").read_text())
+
+
+def test_streaming_that_checks_is_disconnected_is_not_cancelled() -> None:
+    async def sse(request: Request) -> StreamingResponse:
+        async def stream() -> Any:
+            for i in range(3):
+                if await request.is_disconnected():
+                    break
+                yield f"data: {i}\n\n"
+
+        return StreamingResponse(stream(), media_type="text/event-stream")
+
+    app = Starlette(routes=[Route("/my/path", sse, methods=["GET", "POST"])])
+    ours = cymangum.Mangum(app, lifespan="off")(event(), None)
+    assert ours == {
+        "statusCode": 200,
+        "body": "data: 0\n\ndata: 1\n\ndata: 2\n\n",
+        "headers": {"content-type": "text/event-stream; charset=utf-8"},
+        "isBase64Encoded": False,
+    }
+
+
+def test_a_cancelled_receive_does_not_cancel_other_waiters() -> None:
+    outcome: list[str] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        waiter = asyncio.ensure_future(receive())
+        cancelled = asyncio.ensure_future(receive())
+        await asyncio.sleep(0)
+        cancelled.cancel()
+        await asyncio.sleep(0)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+        outcome.append((await waiter)["type"])
+
+    assert cymangum.Mangum(app, lifespan="off")(event(), None)["statusCode"] == 200
+    assert outcome == ["http.disconnect"]
+
+
+def test_a_task_spawned_by_the_request_runs_before_shutdown_as_with_mangum() -> None:
+    def make_app(order: list[str]) -> Any:
+        async def record() -> None:
+            await asyncio.sleep(0)
+            order.append("task")
+
+        async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope["type"] == "lifespan":
+                while True:
+                    message = await receive()
+                    order.append(message["type"].split(".")[1])
+                    await send({"type": message["type"] + ".complete"})
+                    if message["type"] == "lifespan.shutdown":
+                        return
+            app.task = asyncio.ensure_future(record())  # type: ignore[attr-defined]
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+
+        return app
+
+    ours: list[str] = []
+    theirs: list[str] = []
+    cymangum.Mangum(make_app(ours))(event(), None)
+    mangum.Mangum(make_app(theirs))(event(), None)
+    assert ours == theirs == ["startup", "task", "shutdown"]
