@@ -270,8 +270,13 @@ def test_invoke_unrecognized_event_is_a_handler_error(tmp_path: Path) -> None:
     path.write_text(json.dumps({"Records": [{"eventSource": "aws:sqs", "body": "hi"}]}))
     proc = cli("invoke", "--event", str(path))
     assert proc.returncode == 1
-    assert proc.stderr.strip().splitlines()[-1].startswith("cymangum invoke: the handler raised ")
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert proc.stderr.startswith("cymangum invoke: the handler raised ")
     assert "unable to infer a handler" in proc.stderr
+    assert proc.stderr.rstrip().endswith("(--verbose shows the traceback)")
+    proc = cli("invoke", "--event", str(path), "--verbose")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("Traceback (most recent call last):")
 
 
 @pytest.mark.parametrize(

@@ -89,7 +89,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     invoke.add_argument("--json", action="store_true", help="print only the Lambda result JSON")
     invoke.add_argument("--output", "-o", metavar="FILE", help="write the decoded response body to FILE")
-    invoke.add_argument("--verbose", "-v", action="store_true", help="show the adapter's INFO log lines")
+    invoke.add_argument(
+        "--verbose", "-v", action="store_true", help="show the adapter's INFO log lines and tracebacks"
+    )
 
     serve = commands.add_parser(
         "serve",
@@ -192,6 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 lifespan=args.lifespan,
                 json_only=args.json,
                 output=args.output,
+                verbose=args.verbose,
             )
         if args.command == "serve":
             from . import cli_serve

@@ -773,6 +773,7 @@ def invoke(
     lifespan: str | None,
     json_only: bool = False,
     output: str | None = None,
+    verbose: bool = False,
 ) -> int:
     """`cymangum invoke`: one invocation in this process; prints the result and the decoded body."""
     check_base_path(source, base_path)
@@ -782,10 +783,12 @@ def invoke(
     try:
         result = handler(event, LambdaContext())
     except Exception as exc:
-        import traceback
+        if verbose:
+            import traceback
 
-        traceback.print_exc()
-        print(f"cymangum invoke: the handler raised {type(exc).__name__}: {exc}", file=sys.stderr)
+            traceback.print_exc()
+        hint = "" if verbose else " (--verbose shows the traceback)"
+        print(f"cymangum invoke: the handler raised {type(exc).__name__}: {exc}{hint}", file=sys.stderr)
         return 1
     out = sys.stdout.buffer
     out.write(json_bytes(result) + b"\n")
