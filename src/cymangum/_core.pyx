@@ -261,18 +261,35 @@ def alb_query_string(dict event):
 # Request side helpers
 
 
+# Header names repeat from one invocation to the next: keep their lowercase form and its UTF-8 bytes, so that
+# a warm invocation neither lowercases nor hashes nor encodes a known name again. Bounded; never evicts.
+cdef dict _LOWERED = {}
+cdef dict _ENCODED = {}
+cdef Py_ssize_t _NAME_CACHE_LIMIT = 2048
+
+
 cdef str _lower(str name):
-    """name.lower(), but an ASCII name with no capital letter is returned as it is (no new string)."""
-    cdef const unsigned char *data
-    cdef Py_ssize_t i, n
-    if PyUnicode_IS_ASCII(name):
-        data = <const unsigned char *>PyUnicode_DATA(name)
-        n = PyUnicode_GET_LENGTH(name)
-        for i in range(n):
-            if 65 <= data[i] <= 90:
-                return name.lower()
-        return name
-    return name.lower()
+    """name.lower(), from the cache when the name was seen before."""
+    cached = _LOWERED.get(name)
+    if cached is not None:
+        return <str>cached
+    cdef str lowered = name.lower()
+    if len(_LOWERED) < _NAME_CACHE_LIMIT and PyUnicode_GET_LENGTH(name) <= 64:
+        # The cached string is the one that goes into the scope, so its hash is computed once, ever.
+        hash(lowered)
+        _LOWERED[name] = lowered
+    return lowered
+
+
+cdef bytes _encode_name(str name):
+    """name.encode(), from the cache when the name was seen before."""
+    cached = _ENCODED.get(name)
+    if cached is not None:
+        return <bytes>cached
+    cdef bytes encoded = name.encode("utf-8")
+    if len(_ENCODED) < _NAME_CACHE_LIMIT and PyUnicode_GET_LENGTH(name) <= 64:
+        _ENCODED[name] = encoded
+    return encoded
 
 
 cdef dict _mapping(dict event, str key, bint required=False):
@@ -324,7 +341,7 @@ cdef void _merge_multi_value_headers(dict headers, dict multi) except *:
 
 cdef inline list _encode_pair(str name, str value):
     try:
-        return [name.encode("utf-8"), value.encode("utf-8")]
+        return [_encode_name(name), value.encode("utf-8")]
     except UnicodeEncodeError as exc:
         raise MalformedEventError("a header is not valid UTF-8 text") from exc
 
