@@ -179,6 +179,7 @@ build_aarch64() {
     headers="$WHEELBUILD_CACHE/headers/$version"
     log "arm64 CPython $version headers from Debian $suite"
     arm64_unpack "$suite" "$headers" "libpython$version-dev"
+    rm -rf "$headers/usr/lib" "$headers/usr/share"  # only the headers are used (not the static libpython)
     [[ -f "$headers/usr/include/aarch64-linux-gnu/python$version/pyconfig.h" ]] ||
         die "no arm64 pyconfig.h in libpython$version-dev"
     venv="$WHEELBUILD_CACHE/venv-$version"
