@@ -44,7 +44,8 @@ def _parser() -> argparse.ArgumentParser:
         "-s",
         choices=cli_events.SOURCES,
         default=cli_events.DEFAULT_SOURCE,
-        help=f"event source (default: {cli_events.DEFAULT_SOURCE})",
+        metavar="SOURCE",
+        help=f"event source: {', '.join(cli_events.SOURCES)} (default: {cli_events.DEFAULT_SOURCE})",
     )
     common.add_argument(
         "--base-path",
