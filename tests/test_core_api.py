@@ -69,3 +69,17 @@ def test_import_cymangum_imports_only_the_standard_library_and_the_core() -> Non
     assert foreign == []
     assert not any(m.startswith(("cymangum.cli", "cymangum.demo", "cymangum.runtime")) for m in new)
     assert "orjson" not in new
+
+
+@pytest.mark.one_impl
+def test_the_cold_import_path_is_lean() -> None:
+    # What `import cymangum` adds beyond `import asyncio`: nothing a warm invocation does not need.
+    code = (
+        "import asyncio, sys; before = set(sys.modules); import cymangum; "
+        "print('\\n'.join(sorted(set(sys.modules) - before)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    new = set(out.stdout.split())
+    assert not new & {"urllib.parse", "cymangum.aws_exact", "cymangum.types", "cymangum.handlers.utils", "http"}
+    if core.COMPILED:
+        assert "cymangum._core_py" not in new

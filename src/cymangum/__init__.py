@@ -24,6 +24,13 @@ MANGUM_MODULES = (
 )
 
 
+def __getattr__(name: str) -> object:
+    # `cymangum.types` stays available as an attribute, as `mangum.types` is, without costing every cold start.
+    if name == "types":
+        return importlib.import_module("cymangum.types")
+    raise AttributeError(f"module 'cymangum' has no attribute {name!r}")
+
+
 def install() -> None:
     """Make `import mangum` and every Mangum submodule resolve to cymangum's modules (the same objects).
 

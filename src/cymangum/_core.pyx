@@ -7,7 +7,6 @@ is bounded by the length of the Python object it comes from.
 """
 
 import binascii
-from urllib.parse import unquote, unquote_plus
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdlib cimport free, malloc
@@ -24,6 +23,26 @@ cdef extern from "Python.h":
 
 
 ASGI_VERSION = {"version": "3.0", "spec_version": "2.0"}
+
+
+# urllib.parse costs ~2.5 ms to import; most invocations never need it, so it is imported on first use.
+cdef object _urllib_parse = None
+
+
+cdef object _parse():
+    global _urllib_parse
+    if _urllib_parse is None:
+        import urllib.parse
+        _urllib_parse = urllib.parse
+    return _urllib_parse
+
+
+cdef str _unquote(str text):
+    return _parse().unquote(text)
+
+
+cdef str _unquote_plus(str text):
+    return _parse().unquote_plus(text)
 
 cdef tuple _IDENTITY_ENCODINGS = ("", "identity")
 
@@ -204,8 +223,8 @@ cdef bytes _urlencode(dict params, bint alb):
                     value = ""
                 elif type(value) is not str and type(value) is not list:
                     raise MalformedEventError(f"query parameter {key!r} must be a string or a list")
-                key = unquote_plus(key)
-                values = [unquote_plus(item) for item in _urlencode_value(value)]
+                key = _unquote_plus(key)
+                values = [_unquote_plus(item) for item in _urlencode_value(value)]
             else:
                 values = _urlencode_value(value)
             raw_key = (<str>key).encode("utf-8")
@@ -376,7 +395,7 @@ cdef str _strip_path(str path, str base_path):
             base_path = "/" + base_path
         if path.startswith(base_path):
             path = path[len(base_path):]
-    return unquote(path) if "%" in path else path
+    return _unquote(path) if "%" in path else path
 
 
 cdef dict _request_context(dict event):
@@ -511,7 +530,7 @@ def alb_scope(dict event, context):
     elif type(path) is not str:
         raise MalformedEventError("'path' must be a string")
     elif "%" in path:
-        path = unquote(path)
+        path = _unquote(<str>path)
     return {
         "type": "http",
         "method": method,

@@ -8,9 +8,9 @@ import logging
 import os
 import signal
 import threading
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from . import _runner, aws_exact
+from . import _runner
 from .exceptions import (
     ConfigurationError,
     InvalidResponseError,
@@ -21,7 +21,9 @@ from .exceptions import (
 from .handlers import ALB, APIGateway, HTTPGateway, LambdaAtEdge
 from .protocols.http import HTTPCycle, error_response
 from .protocols.lifespan import LifespanCycle
-from .types import ASGI, LambdaConfig, LambdaContext, LambdaEvent, LambdaHandler, LifespanMode, Response
+
+if TYPE_CHECKING:
+    from .types import ASGI, LambdaConfig, LambdaContext, LambdaEvent, LambdaHandler, LifespanMode, Response
 
 DEFAULT_TEXT_MIME_TYPES: list[str] = [
     "text/",
@@ -75,13 +77,18 @@ class Mangum:
         if TEXT_MIME_TYPES:
             # Documented by Mangum as adding to the defaults (DESIGN "Beyond Mangum").
             mime_types = [*mime_types, *(m for m in TEXT_MIME_TYPES if m not in mime_types)]
-        self.config = LambdaConfig(
-            api_gateway_base_path=api_gateway_base_path or "/",
-            text_mime_types=mime_types,
-            exclude_headers=[header.lower() for header in exclude_headers or []],
-        )
+        # A plain dict, read at every call (users and Mangum's tests change it after construction).
+        self.config: LambdaConfig = {
+            "api_gateway_base_path": api_gateway_base_path or "/",
+            "text_mime_types": mime_types,
+            "exclude_headers": [header.lower() for header in exclude_headers or []],
+        }
         self.lifespan_once = lifespan_once
         self.aws_exact = aws_exact
+        if aws_exact:
+            from . import aws_exact as _aws_exact  # imported only by the functions that ask for it
+
+            self._aws_exact = _aws_exact
         self.reraise = reraise
         self._environment_lifespan: LifespanCycle | None = None
         self._environment_thread: int | None = None
@@ -117,7 +124,7 @@ class Mangum:
         try:
             scope = handler.scope
             if self.aws_exact:
-                aws_exact.adjust_scope(handler, scope)
+                self._aws_exact.adjust_scope(handler, scope)
         except MalformedEventError as exc:
             return _bad_request(handler, exc)
         if self.lifespan == "off":
@@ -200,7 +207,7 @@ class Mangum:
             response = error_response()
             result = handler(response)
         if self.aws_exact:
-            result = aws_exact.adjust_result(handler, response, result)
+            result = self._aws_exact.adjust_result(handler, response, result)
         return result
 
 

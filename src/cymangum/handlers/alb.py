@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import core
-from .._core_py import _alb_headers, _all_casings_at, _casing_count, _urlencode
-from ..types import LambdaConfig, LambdaContext, LambdaEvent, QueryParams, Response, Scope
+
+if TYPE_CHECKING:
+    from ..types import LambdaConfig, LambdaContext, LambdaEvent, QueryParams, Response, Scope
+
+# Mangum's helper functions below are for code that imports them; they use the reference core's pieces,
+# imported when called so that the handler's import stays light.
 
 
 def all_casings(input_string: str) -> Generator[str, None, None]:
     """Every upper/lower spelling of input_string, first letter varying fastest, all-lowercase first."""
+    from .._core_py import _all_casings_at, _casing_count
+
     for index in range(_casing_count(input_string)):
         yield _all_casings_at(input_string, index)
 
 
 def case_mutated_headers(multi_value_headers: dict[str, list[str]]) -> dict[str, str]:
     """One distinct spelling of the name per value, so that ALB's single-value headers can repeat a name."""
+    from .._core_py import _all_casings_at, _casing_count
+
     headers: dict[str, str] = {}
     for key, values in multi_value_headers.items():
         for index in range(min(len(values), _casing_count(key.lower()))):
@@ -27,6 +35,8 @@ def case_mutated_headers(multi_value_headers: dict[str, list[str]]) -> dict[str,
 
 def encode_query_string_for_alb(params: QueryParams) -> bytes:
     """ALB passes query values through still encoded: decode them, then encode them once (SPEC 3.3)."""
+    from .._core_py import _urlencode
+
     if not params:
         return b""
     return _urlencode(dict(params), alb=True)
@@ -34,6 +44,8 @@ def encode_query_string_for_alb(params: QueryParams) -> bytes:
 
 def transform_headers(event: LambdaEvent) -> list[tuple[bytes, bytes]]:
     """The request's headers as (name, value) byte pairs, one per value, names lowercased."""
+    from .._core_py import _alb_headers
+
     return [(name, value) for name, value in _alb_headers(event)[0]]
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import core
 
-# Mangum's private helpers, for code that imports them; built from the reference core's pieces.
-from .._core_py import _combine_v2, _decode_headers, _lowercase_headers, _mapping, _merge_multi_value_headers
-from ..types import LambdaConfig, LambdaContext, LambdaEvent, Response, Scope
+if TYPE_CHECKING:
+    from ..types import LambdaConfig, LambdaContext, LambdaEvent, Response, Scope
 
 
 class APIGateway:
@@ -88,6 +87,8 @@ def _encode_query_string_for_apigw(event: LambdaEvent) -> bytes:
 
 def _handle_multi_value_headers_for_request(event: LambdaEvent) -> dict[str, str]:
     """Mangum's helper name: the REST request header merge (SPEC 3.1), as a lowercased str dict."""
+    from .._core_py import _lowercase_headers, _mapping, _merge_multi_value_headers
+
     headers = _lowercase_headers(_mapping(event, "headers"))
     multi = event.get("multiValueHeaders")
     if multi:
@@ -97,4 +98,6 @@ def _handle_multi_value_headers_for_request(event: LambdaEvent) -> dict[str, str
 
 def _combine_headers_v2(input_headers: list[list[bytes]]) -> tuple[dict[str, str], list[str]]:
     """Mangum's helper name: response headers comma-joined, Set-Cookie values collected (SPEC 4.2)."""
+    from .._core_py import _combine_v2, _decode_headers
+
     return _combine_v2(_decode_headers(input_headers))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import core
-from ..types import LambdaConfig, LambdaContext, LambdaEvent, Response, Scope
+
+if TYPE_CHECKING:
+    from ..types import LambdaConfig, LambdaContext, LambdaEvent, Response, Scope
 
 
 class LambdaAtEdge:

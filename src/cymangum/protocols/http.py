@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import _runner
 from ..exceptions import InvalidResponseError, UnexpectedMessage
-from ..types import ASGI, Message, Response, Scope
 
+if TYPE_CHECKING:
+    from ..types import ASGI, Message, Response, Scope
+
+_logger = logging.getLogger("mangum.http")
 _ERROR_HEADERS = [[b"content-type", b"text/plain; charset=utf-8"]]
 _ERROR_BODY = b"Internal Server Error"
 
@@ -38,7 +41,7 @@ class HTTPCycle:
         self.scope = scope
         self.reraise = reraise
         self.state = HTTPCycleState.REQUEST
-        self.logger = logging.getLogger("mangum.http")
+        self.logger = _logger
         self._request: Message | None = {"type": "http.request", "body": body, "more_body": False}
         self._chunks: list[bytes] = []
         self._completed: asyncio.Future[None] | None = None

@@ -6,12 +6,15 @@ import asyncio
 import enum
 import logging
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import _runner
 from ..exceptions import LifespanFailure, LifespanUnsupported, UnexpectedMessage
-from ..types import ASGI, LifespanMode, Message
 
+if TYPE_CHECKING:
+    from ..types import ASGI, LifespanMode, Message
+
+_logger = logging.getLogger("mangum.lifespan")
 _LIFESPAN_MESSAGES = frozenset(
     ("lifespan.startup.complete", "lifespan.shutdown.complete", "lifespan.startup.failed", "lifespan.shutdown.failed")
 )
@@ -39,7 +42,7 @@ class LifespanCycle:
         self.lifespan = lifespan
         self.state = LifespanCycleState.CONNECTING
         self.exception: BaseException | None = None
-        self.logger = logging.getLogger("mangum.lifespan")
+        self.logger = _logger
         self.lifespan_state: dict[str, Any] = {}
         self._messages: list[Message] = []
         self._message_waiter: asyncio.Future[None] | None = None
