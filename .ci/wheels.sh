@@ -25,7 +25,7 @@ export WHEELBUILD_CACHE=${WHEELBUILD_CACHE:-$ROOT/.wheelbuild}
 export TESTS=${TESTS:-tests/test_core*.py}
 # The pure wheel runs the tests that collect without the compiled module (test_core_differential.py imports it
 # at module level, so it cannot be collected under --no-c-extensions).
-PURE_TESTS=${PURE_TESTS:-tests/test_core_api.py}
+PURE_TESTS=${PURE_TESTS:-tests/test_core*.py}
 X86_64_PYTHONS=${X86_64_PYTHONS:-3.11}
 AARCH64_PYTHONS=${AARCH64_PYTHONS:-3.11}
 unset CYMANGUM_NO_EXTENSIONS
