@@ -75,6 +75,9 @@ class RuntimeAPIClient:
                 self.close()
                 if attempt == 2:
                     raise RuntimeAPIError(f"{method} {path}: connection lost ({exc!r})") from exc
+            except BaseException:
+                self.close()  # interrupted (SIGTERM, cancellation): the response may still be on its way
+                raise
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def open_stream(self, path: str, headers: Mapping[str, str]) -> ChunkedRequest:
@@ -141,6 +144,9 @@ class ChunkedRequest:
         except ConnectionError as exc:
             self._client.close()
             raise RuntimeAPIError(f"streamed response: connection lost ({exc!r})") from exc
+        except BaseException:
+            self._client.close()  # cancelled half-way: the request cannot be continued on this connection
+            raise
 
     async def finish(self, trailers: Mapping[str, str] | None = None) -> Response:
         tail = bytearray(b"0\r\n")
@@ -154,3 +160,6 @@ class ChunkedRequest:
         except (ConnectionError, asyncio.IncompleteReadError) as exc:
             self._client.close()
             raise RuntimeAPIError(f"streamed response: connection lost ({exc!r})") from exc
+        except BaseException:
+            self._client.close()
+            raise

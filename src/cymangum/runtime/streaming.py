@@ -87,6 +87,9 @@ class StreamingCycle:
         self.state = _State.REQUEST
         self._request: Message | None = {"type": "http.request", "body": body, "more_body": False}
         self._completed: asyncio.Future[None] | None = None
+        self._delivered = (
+            False  # the response went out in full: receive() answers http.disconnect from then on
+        )
         self._stream: ChunkedRequest | None = None
         self.status: int | None = None
 
@@ -104,19 +107,24 @@ class StreamingCycle:
                 return
             logger.exception("An error occurred running the application; the streamed response ends with it.")
             self.state = _State.COMPLETE
-            self._wake()
             payload = error_payload(exc)
             stream, self._stream = self._stream, None
-            await stream.finish(
-                {
-                    "Lambda-Runtime-Function-Error-Type": payload["errorType"],
-                    "Lambda-Runtime-Function-Error-Body": base64.b64encode(orjson.dumps(payload)).decode(),
-                }
-            )
+            try:
+                await stream.finish(
+                    {
+                        "Lambda-Runtime-Function-Error-Type": payload["errorType"],
+                        "Lambda-Runtime-Function-Error-Body": base64.b64encode(
+                            orjson.dumps(payload)
+                        ).decode(),
+                    }
+                )
+            finally:
+                self._wake()
             if not isinstance(exc, Exception):
                 raise
 
     def _wake(self) -> None:
+        self._delivered = True
         if self._completed is not None and not self._completed.done():
             self._completed.set_result(None)
 
@@ -125,7 +133,7 @@ class StreamingCycle:
         if request is not None:
             self._request = None
             return request
-        if self.state is not _State.COMPLETE:
+        if not self._delivered:
             if self._completed is None:
                 self._completed = asyncio.get_running_loop().create_future()
             await asyncio.shield(self._completed)
@@ -149,9 +157,13 @@ class StreamingCycle:
             await self._stream.write(chunk)
             if not message.get("more_body", False):
                 self.state = _State.COMPLETE
-                self._wake()
                 stream, self._stream = self._stream, None
-                await stream.finish()
+                try:
+                    # Finished before waking receive(): an app that cancels its sender on http.disconnect
+                    # (Starlette's StreamingResponse does) must not interrupt the Runtime API's answer.
+                    await stream.finish()
+                finally:
+                    self._wake()
                 logger.info("%s %s %s", self.scope["method"], self.scope["path"], self.status)
         else:
             raise UnexpectedMessage(f"Unexpected {message_type}")
