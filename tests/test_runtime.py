@@ -370,3 +370,30 @@ def test_import_cymangum_does_not_import_orjson() -> None:
     code = "import sys, cymangum; sys.exit('orjson' in sys.modules)"
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     assert subprocess.run([sys.executable, "-c", code], env=env, timeout=30).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("script", "args"),
+    [("bootstrap", []), ("exec_wrapper", [sys.executable, "/var/runtime/bootstrap.py"])],
+)
+def test_entry_scripts(tmp_path: Path, script: str, args: list[str]) -> None:
+    path = SRC / "cymangum" / "runtime" / script
+    api = StreamingRuntimeAPI().start()
+    try:
+        process = RuntimeProcess.start(
+            api,
+            "tests.runtime_apps.handler",
+            task_root=ROOT,
+            log_path=tmp_path / "runtime.log",
+            pythonpath=[str(SRC)],
+            env={"CYMANGUM_PYTHON": sys.executable, "CYMANGUM_STREAMING": "1"},
+            command=["/bin/sh", str(path), *args],
+        )
+        try:
+            invocation = process.invoke(url_event("/cookies"), timeout=20)
+            assert invocation.response_mode == "streaming"
+            assert api.streams[invocation.request_id].body == b"cookies set"
+        finally:
+            process.stop()
+    finally:
+        api.close()
