@@ -85,3 +85,29 @@ def test_a_task_spawned_by_the_request_runs_before_shutdown_as_with_mangum() -> 
     cymangum.Mangum(make_app(ours))(event(), None)
     mangum.Mangum(make_app(theirs))(event(), None)
     assert ours == theirs == ["startup", "task", "shutdown"]
+
+
+def test_an_app_that_never_waits_is_driven_without_run_until_complete(monkeypatch: Any) -> None:
+    from cymangum import _runner
+
+    if not _runner.FAST_LOOP_ENABLED:
+        return  # CYMANGUM_NO_FAST_LOOP=1: the other half of the matrix
+    loop = _runner.thread_loop()
+    calls: list[object] = []
+    original = loop.run_until_complete
+    monkeypatch.setattr(loop, "run_until_complete", lambda future: calls.append(future) or original(future))
+
+    async def quick(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert asyncio.current_task() is not None and asyncio.get_running_loop() is loop
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def waits(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await asyncio.sleep(0.001)
+        await quick(scope, receive, send)
+
+    assert cymangum.Mangum(quick)(event(), None)["statusCode"] == 200
+    assert calls == []
+    assert cymangum.Mangum(waits, lifespan="off")(event(), None)["statusCode"] == 200
+    assert len(calls) == 1, "a timer must hand the task to run_until_complete"
+    assert not loop.is_running()

@@ -91,20 +91,22 @@ def _drive(loop: Any, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
     try:
         task: asyncio.Task[T] = loop.create_task(coro)
         ready = loop._ready
-        while ready and not task.done():
-            _run_ready_batch(ready)
-        if task.done() and ready:
-            # One more batch, as run_until_complete gives, so that tasks the app spawned get started.
-            _run_ready_batch(ready)
+        popleft = ready.popleft
+        finished = False
+        while ready:
+            # One batch: the callbacks that are ready now, not those they schedule (as _run_once does).
+            for _ in range(len(ready)):
+                handle = popleft()
+                if not handle._cancelled:
+                    handle._run()
+            if finished:
+                break
+            # After the task completes, one more batch, as run_until_complete gives, so that tasks the app
+            # spawned get started.
+            finished = task.done()
         return task
     finally:
         events._set_running_loop(None)
         loop._thread_id = None
         sys.set_asyncgen_hooks(*old_hooks)
 
-
-def _run_ready_batch(ready: Any) -> None:
-    for _ in range(len(ready)):
-        handle = ready.popleft()
-        if not handle._cancelled:
-            handle._run()
