@@ -43,7 +43,13 @@ REST_EVENT = "go/apigw-request.json"
 
 
 def _rest_event() -> bytes:
-    for candidate in (os.environ.get("CYMANGUM_EVENTS_DIR"), TESTS_DIR / "events", "/work/shared/events"):
+    candidates = [
+        os.environ.get("CYMANGUM_EVENTS_DIR"),
+        TESTS_DIR / "events",
+        ROOT.parent / "shared" / "events",
+        "/work/shared/events",
+    ]
+    for candidate in candidates:
         if candidate and (Path(candidate) / REST_EVENT).is_file():
             return (Path(candidate) / REST_EVENT).read_bytes()
     pytest.skip(f"{REST_EVENT} not found (set CYMANGUM_EVENTS_DIR to the AWS event corpus)")

@@ -54,7 +54,12 @@ CONTEXT_HEADER = "x-lambda-context"  # set by ric_apps.echo_app
 
 def _events_dir() -> Path | None:
     """The corpus of genuine AWS events (``powertools/`` and ``go/`` folders, see its NOTICE.md)."""
-    candidates = [os.environ.get("CYMANGUM_EVENTS_DIR"), TESTS_DIR / "events", Path("/work/shared/events")]
+    candidates = [
+        os.environ.get("CYMANGUM_EVENTS_DIR"),
+        TESTS_DIR / "events",
+        TESTS_DIR.parent.parent / "shared" / "events",
+        "/work/shared/events",
+    ]
     for candidate in candidates:
         if candidate and (Path(candidate) / "powertools").is_dir():
             return Path(candidate)
