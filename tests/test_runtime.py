@@ -69,7 +69,9 @@ def rest_event(path: str, method: str = "GET") -> dict[str, Any]:
 class Runtime:
     """An emulator and a `python -m cymangum.runtime TARGET` process bound to it."""
 
-    def __init__(self, target: str, tmp: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, target: str, tmp: Path, env: dict[str, str] | None = None, flags: tuple[str, ...] = ()
+    ) -> None:
         self.api = StreamingRuntimeAPI().start()
         try:
             self.process = RuntimeProcess.start(
@@ -79,7 +81,7 @@ class Runtime:
                 log_path=tmp / "runtime.log",
                 pythonpath=[str(SRC)],
                 env=env,
-                command=[sys.executable, "-m", "cymangum.runtime", target],
+                command=[sys.executable, "-m", "cymangum.runtime", *flags, target],
             )
         except BaseException:
             self.api.close()
@@ -106,8 +108,9 @@ def buffered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
 
 @pytest.fixture(scope="module")
 def streaming(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    # The --streaming flag here; the entry scripts' test turns streaming on with CYMANGUM_STREAMING=1.
     runtime = Runtime(
-        "tests.runtime_apps.handler", tmp_path_factory.mktemp("streaming"), env={"CYMANGUM_STREAMING": "1"}
+        "tests.runtime_apps.handler", tmp_path_factory.mktemp("streaming"), flags=("--streaming",)
     )
     try:
         yield runtime
