@@ -4,7 +4,8 @@ A real ``python -m awslambdaric ric_apps.<module>.<handler>`` process runs again
 ``lambda_runtime_api.py``: it long-polls for events, builds a real ``LambdaContext``, calls the handler (a FastAPI
 app wrapped in the adapter's ``Mangum``), JSON-encodes the result and posts it back, exactly as on Lambda. Every
 result must equal what the same handler returns when called in the test process; errors must arrive as the
-runtime's init or invocation errors, with the adapter's exception type and message.
+runtime's init or invocation errors, with the adapter's exception type and message. The runtime processes run
+with ``-W error``, like this test session.
 
 The events are the genuine AWS events of the shared corpus (see ``_events_dir``), plus two synthetic Lambda@Edge
 events modeled on AWS's documentation (the corpus has none), plus variants of genuine events that ask the app for
@@ -431,6 +432,7 @@ class Functions:
             log_path=self._tmp.mktemp("runtime") / "runtime.log",
             pythonpath=_adapter_pythonpath(),
             env={"RIC_APPS_ADAPTER": ADAPTER, **(env or {})},
+            python_args=["-W", "error"],  # warnings are errors in the runtime process too
         )
         self._runtimes.append(runtime)
         return runtime
