@@ -485,6 +485,7 @@ class LambdaRuntimeAPI:
         self.init_errors: list[InitError] = []
         self.server_errors: list[BaseException | None] = []
         self.next_requests = 0  # GET /next received (including ones still waiting)
+        self.connections_opened = 0  # TCP connections accepted (a keep-alive client uses one)
 
         self._cond = threading.Condition()
         self._queue: collections.deque[Invocation] = collections.deque()
@@ -609,6 +610,7 @@ class LambdaRuntimeAPI:
     def _connection_opened(self, handler: _RuntimeAPIHandler) -> None:
         with self._cond:
             self._connections[handler] = threading.current_thread()
+            self.connections_opened += 1
 
     def _connection_closed(self, handler: _RuntimeAPIHandler) -> None:
         with self._cond:

@@ -539,7 +539,9 @@ def test_unrecognized_event_is_an_invocation_error(echo_function: Function, echo
 def test_warm_invocations_share_one_runtime_process(echo_function: Function, echo_handler: Any) -> None:
     event = _load("powertools/apiGatewayProxyV2Event.json")
     expected = run_in_process(echo_handler, event)
+    connections = echo_function.api.connections_opened
     invocations = [echo_function.invoke(event) for _ in range(20)]
+    assert echo_function.api.connections_opened == connections  # one kept-alive connection for all of them
     assert len({invocation.request_id for invocation in invocations}) == 20
     for invocation in invocations:
         actual = outcome_of(invocation)
