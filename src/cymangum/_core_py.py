@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import binascii
 from typing import Any
+
 from .exceptions import InvalidResponseError, MalformedEventError
 
 ASGI_VERSION = {"version": "3.0", "spec_version": "2.0"}
