@@ -31,20 +31,48 @@ def error_response() -> Response:
     return {"status": 500, "headers": [list(pair) for pair in _ERROR_HEADERS], "body": _ERROR_BODY}
 
 
-class HTTPCycle:
+class RequestReceiver:
+    """The request side of an ASGI HTTP cycle, shared by the buffered cycle and cymangum.runtime's streamed one:
+    the whole body in one http.request, then http.disconnect once the response is out (waiting until then)."""
+
+    def __init__(self, body: bytes) -> None:
+        self._request: Message | None = {"type": "http.request", "body": body, "more_body": False}
+        self._response_done = False
+        self._completed: asyncio.Future[None] | None = None
+
+    async def receive(self) -> Message:
+        request = self._request
+        if request is not None:
+            self._request = None
+            return request
+        if not self._response_done:
+            if self._completed is None:
+                self._completed = asyncio.get_running_loop().create_future()
+            # Shielded: a caller that cancels its own receive() (Starlette's is_disconnected does) must not
+            # cancel the future that every other waiter shares.
+            await asyncio.shield(self._completed)
+        return {"type": "http.disconnect"}
+
+    def response_done(self) -> None:
+        """The response is out: waiting and later receive() calls answer http.disconnect."""
+        self._response_done = True
+        if self._completed is not None and not self._completed.done():
+            self._completed.set_result(None)
+
+
+class HTTPCycle(RequestReceiver):
     """Runs an ASGI app for one request. `cycle(app)` is synchronous and returns the Response dict.
 
     With reraise=True an exception from the app propagates (after logging) instead of becoming a 500.
     """
 
     def __init__(self, scope: Scope, body: bytes, reraise: bool = False) -> None:
+        super().__init__(body)
         self.scope = scope
         self.reraise = reraise
         self.state = HTTPCycleState.REQUEST
         self.logger = _logger
-        self._request: Message | None = {"type": "http.request", "body": body, "more_body": False}
         self._chunks: list[bytes] = []
-        self._completed: asyncio.Future[None] | None = None
         self.status: Any = None
         self.headers: Any = None
         self.body: bytes | None = None
@@ -76,20 +104,7 @@ class HTTPCycle:
         response = error_response()
         self.status, self.headers, self.body = response["status"], response["headers"], response["body"]
         self.state = HTTPCycleState.COMPLETE
-
-    async def receive(self) -> Message:
-        """The request once; after that, http.disconnect once the response is complete (waiting until then)."""
-        request = self._request
-        if request is not None:
-            self._request = None
-            return request
-        if self.state is not HTTPCycleState.COMPLETE:
-            if self._completed is None:
-                self._completed = asyncio.get_running_loop().create_future()
-            # Shielded: a caller that cancels its own receive() (Starlette's is_disconnected does) must not
-            # cancel the future that every other waiter shares.
-            await asyncio.shield(self._completed)
-        return {"type": "http.disconnect"}
+        self.response_done()
 
     async def send(self, message: Message) -> None:
         message_type = message["type"]
@@ -109,8 +124,7 @@ class HTTPCycle:
                 self.body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
                 self._chunks = []
                 self.state = HTTPCycleState.COMPLETE
-                if self._completed is not None and not self._completed.done():
-                    self._completed.set_result(None)
+                self.response_done()
                 self.logger.info("%s %s %s", self.scope["method"], self.scope["path"], self.status)
         else:
             raise UnexpectedMessage(f"Unexpected {message_type}")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import enum
 import logging
 from typing import Any
 
@@ -18,6 +17,7 @@ import orjson
 
 from .. import core
 from ..exceptions import UnexpectedMessage
+from ..protocols.http import HTTPCycleState, RequestReceiver
 from ..protocols.lifespan import LifespanCycle
 from ..types import Message, Scope
 from .client import ChunkedRequest, RuntimeAPIClient
@@ -31,12 +31,6 @@ STREAMING_HEADERS = {
     "Trailer": "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body",
 }
 DELIMITER = b"\x00" * 8
-
-
-class _State(enum.Enum):
-    REQUEST = enum.auto()
-    RESPONSE = enum.auto()
-    COMPLETE = enum.auto()
 
 
 class StreamError(Exception):
@@ -67,7 +61,7 @@ def prelude(status: int, headers: Any, text_mime_types: list[str], exclude: list
     return orjson.dumps(out) + DELIMITER
 
 
-class StreamingCycle:
+class StreamingCycle(RequestReceiver):
     """Runs the app for one request, streaming its response through `client` to `path`."""
 
     def __init__(
@@ -79,17 +73,13 @@ class StreamingCycle:
         text_mime_types: list[str],
         exclude: list[str],
     ) -> None:
+        super().__init__(body)
         self.scope = scope
         self.client = client
         self.path = path
         self.text_mime_types = text_mime_types
         self.exclude = exclude
-        self.state = _State.REQUEST
-        self._request: Message | None = {"type": "http.request", "body": body, "more_body": False}
-        self._completed: asyncio.Future[None] | None = None
-        self._delivered = (
-            False  # the response went out in full: receive() answers http.disconnect from then on
-        )
+        self.state = HTTPCycleState.REQUEST
         self._stream: ChunkedRequest | None = None
         self.status: int | None = None
 
@@ -97,16 +87,16 @@ class StreamingCycle:
         """Run the app to the end of the response. Raises StreamError when nothing was sent yet."""
         try:
             await app(self.scope, self.receive, self.send)
-            if self.state is not _State.COMPLETE:
+            if self.state is not HTTPCycleState.COMPLETE:
                 raise UnexpectedMessage("the application returned without completing the response")
         except BaseException as exc:
             if self._stream is None:
                 raise StreamError(str(exc)) from exc
-            if self.state is _State.COMPLETE:
+            if self.state is HTTPCycleState.COMPLETE:
                 logger.exception("An error occurred running the application after the response was sent.")
                 return
             logger.exception("An error occurred running the application; the streamed response ends with it.")
-            self.state = _State.COMPLETE
+            self.state = HTTPCycleState.COMPLETE
             payload = error_payload(exc)
             stream, self._stream = self._stream, None
             try:
@@ -119,35 +109,19 @@ class StreamingCycle:
                     }
                 )
             finally:
-                self._wake()
+                self.response_done()
             if not isinstance(exc, Exception):
                 raise
 
-    def _wake(self) -> None:
-        self._delivered = True
-        if self._completed is not None and not self._completed.done():
-            self._completed.set_result(None)
-
-    async def receive(self) -> Message:
-        request = self._request
-        if request is not None:
-            self._request = None
-            return request
-        if not self._delivered:
-            if self._completed is None:
-                self._completed = asyncio.get_running_loop().create_future()
-            await asyncio.shield(self._completed)
-        return {"type": "http.disconnect"}
-
     async def send(self, message: Message) -> None:
         message_type = message["type"]
-        if self.state is _State.REQUEST and message_type == "http.response.start":
+        if self.state is HTTPCycleState.REQUEST and message_type == "http.response.start":
             self.status = message["status"]
             first = prelude(message["status"], message.get("headers", []), self.text_mime_types, self.exclude)
-            self.state = _State.RESPONSE
+            self.state = HTTPCycleState.RESPONSE
             self._stream = await self.client.open_stream(self.path, STREAMING_HEADERS)
             await self._stream.write(first)
-        elif self.state is _State.RESPONSE and message_type == "http.response.body":
+        elif self.state is HTTPCycleState.RESPONSE and message_type == "http.response.body":
             assert self._stream is not None
             chunk = message.get("body", b"")
             if type(chunk) is not bytes:
@@ -156,14 +130,14 @@ class StreamingCycle:
                 chunk = bytes(chunk)
             await self._stream.write(chunk)
             if not message.get("more_body", False):
-                self.state = _State.COMPLETE
+                self.state = HTTPCycleState.COMPLETE
                 stream, self._stream = self._stream, None
                 try:
                     # Finished before waking receive(): an app that cancels its sender on http.disconnect
                     # (Starlette's StreamingResponse does) must not interrupt the Runtime API's answer.
                     await stream.finish()
                 finally:
-                    self._wake()
+                    self.response_done()
                 logger.info("%s %s %s", self.scope["method"], self.scope["path"], self.status)
         else:
             raise UnexpectedMessage(f"Unexpected {message_type}")
