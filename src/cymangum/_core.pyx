@@ -7,6 +7,7 @@ is bounded by the length of the Python object it comes from.
 """
 
 import binascii
+import logging
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdlib cimport free, malloc
@@ -646,7 +647,37 @@ cdef list _decode_headers(object headers):
         raise InvalidResponseError("a response header is not valid UTF-8") from exc
     except (AttributeError, TypeError, ValueError) as exc:
         raise InvalidResponseError("response headers must be a list of [name, value] byte strings") from exc
+    for name, value in pairs:
+        if _unsafe(name) or _unsafe(value):
+            return _drop_unsafe(pairs)
     return pairs
+
+
+cdef bint _unsafe(str text) except -1:
+    """Whether text holds CR, LF or NUL (a scan of the bytes for ASCII text, str's search otherwise)."""
+    cdef const unsigned char *data
+    cdef Py_ssize_t i
+    cdef unsigned char ch
+    if PyUnicode_IS_ASCII(text):
+        data = <const unsigned char *>PyUnicode_DATA(text)
+        for i in range(PyUnicode_GET_LENGTH(text)):
+            ch = data[i]
+            if ch == 13 or ch == 10 or ch == 0:
+                return True
+        return False
+    return "\r" in text or "\n" in text or "\0" in text
+
+
+cdef list _drop_unsafe(list pairs):
+    cdef list kept = []
+    for name, value in pairs:
+        if _unsafe(name) or _unsafe(value):
+            logging.getLogger("mangum.http").warning(
+                "Dropped the response header %r: its name or value contains CR, LF or NUL.", name
+            )
+        else:
+            kept.append((name, value))
+    return kept
 
 
 cdef str _first(list pairs, str name):

@@ -9,6 +9,7 @@ section); where cymangum deliberately differs, the comment says so.
 from __future__ import annotations
 
 import binascii
+import logging
 from typing import Any
 
 from .exceptions import InvalidResponseError, MalformedEventError
@@ -457,7 +458,27 @@ def _decode_headers(headers: Any) -> list[tuple[str, str]]:
         raise InvalidResponseError("a response header is not valid UTF-8") from exc
     except (AttributeError, TypeError, ValueError) as exc:
         raise InvalidResponseError("response headers must be a list of [name, value] byte strings") from exc
+    for name, value in pairs:
+        if _unsafe(name) or _unsafe(value):
+            return _drop_unsafe(pairs)
     return pairs
+
+
+def _unsafe(text: str) -> bool:
+    return "\r" in text or "\n" in text or "\0" in text
+
+
+def _drop_unsafe(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Headers with CR, LF or NUL would split the response where it is proxied: they are dropped, with a warning."""
+    kept = []
+    for name, value in pairs:
+        if _unsafe(name) or _unsafe(value):
+            logging.getLogger("mangum.http").warning(
+                "Dropped the response header %r: its name or value contains CR, LF or NUL.", name
+            )
+        else:
+            kept.append((name, value))
+    return kept
 
 
 def _first(pairs: list[tuple[str, str]], name: str) -> str:

@@ -44,6 +44,12 @@ _UNRECOGNIZED = (
     "handler.)"
 )
 
+_GATEWAY_TIMEOUT: Response = {
+    "status": 504,
+    "headers": [[b"content-type", b"text/plain; charset=utf-8"]],
+    "body": b"Gateway Timeout",
+}
+
 _BAD_REQUEST: Response = {
     "status": 400,
     "headers": [[b"content-type", b"text/plain; charset=utf-8"]],
@@ -67,6 +73,7 @@ class Mangum:
         lifespan_once: bool | Literal["init"] = False,
         aws_exact: bool = False,
         reraise: bool = False,
+        deadline_margin_ms: int | None = None,
     ) -> None:
         if lifespan not in ("auto", "on", "off"):
             raise ConfigurationError("Invalid argument supplied for `lifespan`. Choices are: auto|on|off")
@@ -90,6 +97,7 @@ class Mangum:
 
             self._aws_exact = _aws_exact
         self.reraise = reraise
+        self.deadline_margin_ms = deadline_margin_ms
         self._environment_lifespan: LifespanCycle | None = None
         self._environment_thread: int | None = None
         self._setup_event_loop()
@@ -128,29 +136,50 @@ class Mangum:
         except MalformedEventError as exc:
             return _bad_request(handler, exc)
         if self.lifespan == "off":
-            return self._request(handler, scope)
+            return _runner.run(self._request(handler, scope))
         if self.lifespan_once:
             cycle = self._environment_lifespan
             if cycle is None:
                 return _runner.run(self._invoke_first(handler, scope))
             scope.update({"state": cycle.lifespan_state.copy()})
-            return self._request(handler, scope)
+            return _runner.run(self._request(handler, scope))
         return _runner.run(self._invoke_with_lifespan(handler, scope))
 
-    def _request(self, handler: LambdaHandler, scope: Any) -> dict[str, Any]:
-        """The request alone, in one drive of the loop."""
+    async def _request(self, handler: LambdaHandler, scope: Any) -> dict[str, Any]:
+        """The request: body, the app through the HTTP cycle, the result dict."""
         try:
             body = handler.body
         except MalformedEventError as exc:
             return _bad_request(handler, exc)
-        return self._result(handler, HTTPCycle(scope, body, self.reraise)(self.app))
+        cycle = HTTPCycle(scope, body, self.reraise)
+        if self.deadline_margin_ms is None:
+            return self._result(handler, await cycle.run(self.app))
+        response = await self._run_before_deadline(cycle, getattr(handler, "context", None))
+        if response is None:
+            return handler({**_GATEWAY_TIMEOUT})
+        return self._result(handler, response)
 
-    async def _request_async(self, handler: LambdaHandler, scope: Any) -> dict[str, Any]:
+    async def _run_before_deadline(self, cycle: HTTPCycle, context: Any) -> Response | None:
+        """The cycle's response, or None when the app has not answered deadline_margin_ms before Lambda's timeout."""
+        margin = self.deadline_margin_ms or 0
         try:
-            body = handler.body
-        except MalformedEventError as exc:
-            return _bad_request(handler, exc)
-        return self._result(handler, await HTTPCycle(scope, body, self.reraise).run(self.app))
+            remaining = context.get_remaining_time_in_millis()
+        except AttributeError:  # no Lambda context (a test, a custom caller): no deadline to watch
+            return await cycle.run(self.app)
+        budget = (remaining - margin) / 1000
+        if budget > 0:
+            task = asyncio.ensure_future(cycle.run(self.app))
+            done, _ = await asyncio.wait((task,), timeout=budget)
+            if done:
+                return task.result()
+            task.cancel()
+            # Give the app a moment to unwind; one that ignores the cancellation is left behind.
+            await asyncio.wait((task,), timeout=min(margin / 2000, 1.0))
+        logging.getLogger("mangum.http").error(
+            "%s %s: the application did not answer within %d ms; answered with 504, %d ms before the Lambda timeout.",
+            cycle.scope.get("method"), cycle.scope.get("path"), max(remaining - margin, 0), margin,
+        )
+        return None
 
     async def _invoke_with_lifespan(self, handler: LambdaHandler, scope: Any) -> dict[str, Any]:
         """Startup, the request, shutdown: Mangum's per-invocation order, in one drive of the loop."""
@@ -158,7 +187,7 @@ class Mangum:
         await lifespan_cycle.startup()
         try:
             scope.update({"state": lifespan_cycle.lifespan_state.copy()})
-            return await self._request_async(handler, scope)
+            return await self._request(handler, scope)
         finally:
             # One loop turn before shutdown, as Mangum's separate loop runs give tasks the request spawned.
             await asyncio.sleep(0)
@@ -168,7 +197,7 @@ class Mangum:
         """The first invocation with lifespan_once: startup, then the request; shutdown waits for the end."""
         cycle = await self._start_environment_lifespan()
         scope.update({"state": cycle.lifespan_state.copy()})
-        return await self._request_async(handler, scope)
+        return await self._request(handler, scope)
 
     async def _start_environment_lifespan(self) -> LifespanCycle:
         """Start the lifespan once. A failed startup raises LifespanFailure and is tried again next time."""

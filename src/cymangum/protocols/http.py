@@ -18,6 +18,13 @@ _ERROR_HEADERS = [[b"content-type", b"text/plain; charset=utf-8"]]
 _ERROR_BODY = b"Internal Server Error"
 
 
+def _check_status(status: Any) -> None:
+    """A status Lambda can return: an int in 100-599, or (as Mangum passes it through) such a number as text."""
+    if type(status) is str and status.isdigit() and 100 <= int(status) <= 599:
+        return
+    raise InvalidResponseError(f"invalid response status {status!r}: an int from 100 to 599 is needed")
+
+
 class HTTPCycleState(enum.Enum):
     """REQUEST: waiting for http.response.start; RESPONSE: body expected; COMPLETE: response done."""
 
@@ -109,7 +116,10 @@ class HTTPCycle(RequestReceiver):
     async def send(self, message: Message) -> None:
         message_type = message["type"]
         if self.state is HTTPCycleState.REQUEST and message_type == "http.response.start":
-            self.status = message["status"]
+            status = message["status"]
+            if type(status) is not int or not 100 <= status <= 599:
+                _check_status(status)
+            self.status = status
             self.headers = message.get("headers", [])
             self.state = HTTPCycleState.RESPONSE
         elif self.state is HTTPCycleState.RESPONSE and message_type == "http.response.body":
