@@ -486,6 +486,7 @@ class LambdaRuntimeAPI:
         self.server_errors: list[BaseException | None] = []
         self.next_requests = 0  # GET /next received (including ones still waiting)
         self.connections_opened = 0  # TCP connections accepted (a keep-alive client uses one)
+        self.polling = 0  # GET /next requests waiting right now (a runtime idle between invocations)
 
         self._cond = threading.Condition()
         self._queue: collections.deque[Invocation] = collections.deque()
@@ -572,7 +573,7 @@ class LambdaRuntimeAPI:
                 raise ValueError(f"duplicate request id {invocation.request_id}")
             self._invocations[invocation.request_id] = invocation
             self._queue.append(invocation)
-            self._cond.notify()
+            self._cond.notify_all()  # the condition is shared with the waits of tests: wake them all
         return invocation
 
     def invoke(self, event: Any, timeout: float = 30.0, **kwargs: Any) -> Invocation:
@@ -600,6 +601,12 @@ class LambdaRuntimeAPI:
         with self._cond:
             return [inv for inv in self._invocations.values() if inv.status == "delivered"]
 
+    def wait_until_polling(self, timeout: float = 10.0) -> None:
+        """Block until a runtime is waiting in ``GET /next`` (idle between invocations)."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self.polling > 0, timeout):
+                raise TimeoutError(f"no runtime polled /next within {timeout} s")
+
     def wait_for_init_error(self, timeout: float = 10.0) -> InitError:
         with self._cond:
             if not self._cond.wait_for(lambda: bool(self.init_errors), timeout):
@@ -626,23 +633,32 @@ class LambdaRuntimeAPI:
     def _take_next(self, handler: _RuntimeAPIHandler) -> Invocation | None:
         with self._cond:
             self.next_requests += 1
-            while True:
-                if self._closed:
+            self.polling += 1
+            self._cond.notify_all()
+            try:
+                return self._wait_for_invocation(handler)
+            finally:
+                self.polling -= 1
+
+    def _wait_for_invocation(self, handler: _RuntimeAPIHandler) -> Invocation | None:
+        # Called with self._cond held.
+        while True:
+            if self._closed:
+                return None
+            if self._queue:
+                # A runtime that died while polling must not swallow the event.
+                if handler._peer_closed():
                     return None
-                if self._queue:
-                    # A runtime that died while polling must not swallow the event.
-                    if handler._peer_closed():
-                        return None
-                    invocation = self._queue.popleft()
-                    invocation.status = "delivered"
-                    invocation.deliveries += 1
-                    invocation._owner = handler
-                    invocation.delivered_at = time.perf_counter()
-                    invocation.deadline_ms = int(time.time() * 1000) + int(invocation.function_timeout * 1000)
-                    return invocation
-                self._cond.wait(_POLL_TICK_SECONDS)
-                if not self._queue and handler._peer_closed():
-                    return None
+                invocation = self._queue.popleft()
+                invocation.status = "delivered"
+                invocation.deliveries += 1
+                invocation._owner = handler
+                invocation.delivered_at = time.perf_counter()
+                invocation.deadline_ms = int(time.time() * 1000) + int(invocation.function_timeout * 1000)
+                return invocation
+            self._cond.wait(_POLL_TICK_SECONDS)
+            if not self._queue and handler._peer_closed():
+                return None
 
     def _requeue(self, invocations: list[Invocation], only_owner: object | None = None) -> list[Invocation]:
         requeued = []
@@ -657,7 +673,7 @@ class LambdaRuntimeAPI:
                 self._queue.appendleft(invocation)
                 requeued.append(invocation)
             if requeued:
-                self._cond.notify(len(requeued))
+                self._cond.notify_all()
         requeued.reverse()
         return requeued
 

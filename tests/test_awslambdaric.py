@@ -20,6 +20,8 @@ import importlib
 import importlib.util
 import json
 import os
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -551,13 +553,14 @@ def test_warm_invocations_share_one_runtime_process(echo_function: Function, ech
         assert invocation.deliveries == 1
 
 
-def test_app_exception_reraised_is_an_invocation_error(functions: Functions) -> None:
-    handler = importlib.import_module("ric_apps.raising_app").handler
+@pytest.mark.parametrize("name", ["handler", "wrapped_handler"], ids=["reraise-mode", "wrapper"])
+def test_app_exception_reraised_is_an_invocation_error(name: str, functions: Functions) -> None:
+    handler = getattr(importlib.import_module("ric_apps.raising_app"), name)
     event = _load("go/apigw-request.json")
     expected = run_in_process(handler, event)
     assert expected.error_type == "InventoryError", expected
 
-    function = functions.start("ric_apps.raising_app.handler")
+    function = functions.start(f"ric_apps.raising_app.{name}")
     for _ in range(2):  # an invocation error does not end the runtime
         invocation = function.invoke(event)
         assert outcome_of(invocation) == expected
@@ -578,6 +581,65 @@ def test_lifespan_startup_failure_is_an_invocation_error(functions: Functions) -
 
     function = functions.start("ric_apps.lifespan_failure.handler")
     assert outcome_of(function.invoke(event)) == expected
+
+
+class DeadlineContext(InProcessContext):
+    """An in-process context with a real deadline, like awslambdaric's."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self.deadline_ms = int(time.time() * 1000) + int(timeout_s * 1000)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(self.deadline_ms - int(time.time() * 1000), 0)
+
+
+def test_deadline_margin_uses_the_real_remaining_time(functions: Functions) -> None:
+    """``deadline_margin_ms``: the adapter reads awslambdaric's context and answers 504 before the timeout."""
+    module = importlib.import_module("ric_apps.slow_app")
+    timeout = 2.0
+    event = _load("go/apigw-request.json")
+    expected_result = module.handler(copy.deepcopy(event), DeadlineContext(timeout))
+    expected = Outcome(result=json.loads(json.dumps(expected_result)))
+    assert expected.result["statusCode"] == 504, expected
+
+    function = functions.start("ric_apps.slow_app.handler", function_timeout=timeout)
+    invocation = function.invoke(event)
+    assert outcome_of(invocation) == expected
+    assert invocation.completed_at is not None and invocation.delivered_at is not None
+    elapsed = invocation.completed_at - invocation.delivered_at
+    budget = timeout - module.MARGIN_MS / 1000
+    assert budget * 0.8 <= elapsed < timeout, elapsed
+
+
+def test_lifespan_once_keeps_state_across_invocations(functions: Functions, tmp_path: Path) -> None:
+    log = tmp_path / "lifespan.log"
+    function = functions.start("ric_apps.lifespan_once_app.handler", env={"RIC_APPS_LIFESPAN_LOG": str(log)})
+    event = _load("go/apigw-request.json")
+    bodies = [json.loads(function.invoke(event).result["body"]) for _ in range(3)]
+    assert bodies == [{"invocations": n, "pid": function.runtime.pid} for n in (1, 2, 3)]
+    assert log.read_text() == f"startup {function.runtime.pid}\n"
+    function.runtime.stop(timeout=0.5)  # before 3.12 it cannot react to SIGTERM (see the next test)
+
+
+@pytest.mark.xfail(
+    sys.version_info < (3, 12),
+    reason="before Python 3.12 awslambdaric waits for the next event inside a C call on the main thread "
+    "(AWS_Lambda_python3.12+ polls from a thread), so no Python signal handler runs while the function is idle",
+    strict=True,
+)
+def test_lifespan_once_shuts_down_on_sigterm(functions: Functions, tmp_path: Path) -> None:
+    log = tmp_path / "lifespan.log"
+    function = functions.start("ric_apps.lifespan_once_app.handler", env={"RIC_APPS_LIFESPAN_LOG": str(log)})
+    function.invoke(_load("go/apigw-request.json"))
+    function.api.wait_until_polling()  # idle between invocations, as when Lambda ends an environment
+    function.runtime.popen.send_signal(signal.SIGTERM)
+    try:
+        function.runtime.popen.wait(2)
+    except subprocess.TimeoutExpired:
+        function.runtime.stop(timeout=0.2)  # it did not react: do not wait for the fixture's gentler stop
+    pid = function.runtime.pid
+    assert log.read_text() == f"startup {pid}\nshutdown {pid}\n"
+    assert function.runtime.returncode == -signal.SIGTERM
 
 
 def _import_error(module: str) -> tuple[str, str]:

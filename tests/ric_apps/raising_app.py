@@ -1,9 +1,12 @@
-"""An app whose errors reach the Lambda runtime.
+"""Apps whose errors reach the Lambda runtime, as invocation errors with the app's exception type and message.
 
-Mangum answers an exception raised by the app with a 500 response (it never propagates it), so ``handler`` wraps
-Mangum and re-raises what the app raised, after Mangum returned: the runtime then reports an invocation error with
-the app's exception type and message, which is what a function that wants failed invocations (retries, DLQs,
-alarms on ``Errors``) does.
+Mangum answers an exception raised by the app with a 500 response and never propagates it. Two ways out:
+
+* ``handler``: cymangum's re-raise mode (``reraise=True``) around a raw ASGI app that raises before answering.
+  (Not around FastAPI: Starlette's ServerErrorMiddleware completes a 500 response before it re-raises, and
+  re-raise mode returns a response the app completed.)
+* ``wrapped_handler``: any adapter around a FastAPI app, in a function that re-raises what the app raised once
+  the adapter has returned (what a Mangum user has to write).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from ._adapter import Mangum
+from ._adapter import ADAPTER, Mangum
 
 
 class InventoryError(LookupError):
@@ -47,9 +50,17 @@ _recorder = _RecordExceptions(app)
 _mangum = Mangum(_recorder, lifespan="off")
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def wrapped_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     _recorder.raised.clear()
     result = _mangum(event, context)
     if _recorder.raised:
         raise _recorder.raised[-1]
     return result
+
+
+async def raw_app(scope: Any, receive: Any, send: Any) -> None:
+    await receive()
+    raise InventoryError(f"no item at {scope['path']}")
+
+
+handler = Mangum(raw_app, lifespan="off", reraise=True) if ADAPTER == "cymangum" else wrapped_handler
