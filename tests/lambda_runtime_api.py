@@ -338,7 +338,7 @@ class _RuntimeAPIHandler(http.server.BaseHTTPRequestHandler):
             readable, _, _ = select.select([self.connection], [], [], 0)
             if not readable:
                 return False
-            return self.connection.recv(1, socket.MSG_PEEK) == b""
+            return bool(self.connection.recv(1, socket.MSG_PEEK) == b"")
         except (OSError, ValueError):
             return True
 
@@ -357,7 +357,9 @@ class _RuntimeAPIHandler(http.server.BaseHTTPRequestHandler):
                 self._invocation_post(match["request_id"], match["kind"])
             elif self.path == _INIT_ERROR_PATH:
                 body, _ = self._read_body()
-                api._record_init_error(InitError(self.headers.get(ERROR_TYPE_HEADER), body, self.headers))
+                api._record_init_error(
+                    InitError(self.headers.get(ERROR_TYPE_HEADER), body, dict(self.headers.items()))
+                )
                 self._reply(202, {"status": "OK"})
             else:
                 self._read_body()
