@@ -68,13 +68,16 @@ def starlette_with_resources(record: dict[str, Any]) -> Starlette:
 def test_lifespan_once_keeps_one_startup_and_one_resource_over_1000_invocations() -> None:
     record: dict[str, Any] = {"startups": 0, "shutdowns": 0, "ids": set()}
     handler = Mangum(starlette_with_resources(record), lifespan_once=True)
-    for number in range(1, 1001):
-        result = handler(rest_event("/hit"), None)
-        assert result["statusCode"] == 200, result
-        assert json.loads(result["body"]) == {"upstream": {"ok": True}, "hits": number}
-    assert record["startups"] == 1 and record["shutdowns"] == 0
-    assert len(record["ids"]) == 1
-    handler.shutdown()
+    try:
+        for number in range(1, 1001):
+            result = handler(rest_event("/hit"), None)
+            assert result["statusCode"] == 200, result
+            assert json.loads(result["body"]) == {"upstream": {"ok": True}, "hits": number}
+        assert record["startups"] == 1 and record["shutdowns"] == 0
+        assert len(record["ids"]) == 1
+    finally:
+        # Also on failure: aiosqlite's worker thread is not a daemon and would hold the interpreter at exit.
+        handler.shutdown()
     assert record["shutdowns"] == 1 and record["client_closed"] is True
     handler.shutdown()  # idempotent
     assert record["shutdowns"] == 1
@@ -317,6 +320,18 @@ def test_reraise_propagates_app_errors_after_logging(caplog: pytest.LogCaptureFi
         Mangum(app, lifespan="off", reraise=True)(rest_event("/"), None)
     assert "An error occurred running the application." in caplog.text
     assert Mangum(app, lifespan="off")(rest_event("/"), None)["statusCode"] == 500
+
+
+def test_reraise_sees_through_a_frameworks_own_500_page() -> None:
+    app = FastAPI()
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise KeyError("missing")
+
+    with pytest.raises(KeyError, match="missing"):
+        Mangum(app, lifespan="off", reraise=True)(rest_event("/boom"), None)
+    assert Mangum(app, lifespan="off")(rest_event("/boom"), None)["statusCode"] == 500
 
 
 def test_reraise_keeps_a_completed_response() -> None:

@@ -18,6 +18,10 @@ _ERROR_HEADERS = [[b"content-type", b"text/plain; charset=utf-8"]]
 _ERROR_BODY = b"Internal Server Error"
 
 
+def _below_500(status: Any) -> bool:
+    return int(status) < 500
+
+
 def _check_status(status: Any) -> None:
     """A status Lambda can return: an int in 100-599, or (as Mangum passes it through) such a number as text."""
     if type(status) is str and status.isdigit() and 100 <= int(status) <= 599:
@@ -93,8 +97,10 @@ class HTTPCycle(RequestReceiver):
             await app(self.scope, self.receive, self.send)
         except BaseException:
             self.logger.exception("An error occurred running the application.")
-            if self.reraise and self.state is not HTTPCycleState.COMPLETE:
-                # Re-raise mode: Lambda records a failed invocation; a completed response is still returned.
+            if self.reraise and not (self.state is HTTPCycleState.COMPLETE and _below_500(self.status)):
+                # Re-raise mode: Lambda records a failed invocation. Only a completed response that is not a
+                # server error (a background task failing after a 200) is still returned; a framework's own
+                # 500 page (Starlette sends one, then re-raises) does not hide the exception.
                 raise
             if self.state is HTTPCycleState.REQUEST:
                 await self.send({"type": "http.response.start", "status": 500, "headers": error_response()["headers"]})
