@@ -17,6 +17,7 @@ import pytest
 
 import cymangum
 from cymangum.exceptions import UnrecognizedEventError
+from tests.asgi_apps import complete_lifespan
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "shared" / "events"
 EVENT_FILES = sorted(EVENTS_DIR.glob("*/*.json"))
@@ -49,11 +50,8 @@ def test_every_event_file_is_covered() -> None:
 def make_app(seen: list[dict[str, Any]]) -> Any:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                await send({"type": message["type"] + ".complete"})
-                if message["type"] == "lifespan.shutdown":
-                    return
+            await complete_lifespan(receive, send)
+            return
         message = await receive()
         seen.append({**{k: v for k, v in scope.items() if not k.startswith("aws.")}, "body": message["body"]})
         await send(

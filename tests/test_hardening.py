@@ -26,6 +26,7 @@ import pytest
 import cymangum
 from cymangum import _core_py, _runner, core
 from cymangum.exceptions import UnrecognizedEventError
+from tests.asgi_apps import complete_lifespan
 from tests.events import edge_event
 from tests.test_genuine_events import NOT_PROXY, make_app
 
@@ -386,13 +387,8 @@ def rss_bytes() -> int:
 
 async def soak_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await complete_lifespan(receive, send)
+        return
     await receive()
     await send({"type": "http.response.start", "status": 200, "headers": [[b"content-type", b"text/plain"]]})
     await send({"type": "http.response.body", "body": scope["path"].encode()})
