@@ -92,6 +92,7 @@ def describe() -> dict[str, Any]:
             return None
 
     return {
+        "commit": _git_commit(Path(cymangum.__file__).resolve().parent),
         "python": sys.version.split()[0],
         "implementation": sys.implementation.name,
         "cpu": cpu_model(),
@@ -105,6 +106,30 @@ def describe() -> dict[str, Any]:
         "starlette": version("starlette"),
         "fastapi": version("fastapi"),
     }
+
+
+def _git_commit(folder: Path) -> str | None:
+    """The commit of the measured tree (with "+dirty" for local changes), when it is a git checkout."""
+    import subprocess
+
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        if not commit:
+            return None
+        dirty = subprocess.run(
+            ["git", "-C", str(folder), "status", "--porcelain", "--", "."],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("+dirty" if dirty else "")
 
 
 def cpu_model() -> str:

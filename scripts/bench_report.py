@@ -170,11 +170,14 @@ def render(report: Report, machine: dict[str, Any]) -> str:
     lines = [
         "cymangum speed report (issue 4)",
         f"machine: {machine['cpu']} ({machine['cpus']} CPUs); Python {machine['python']} ({machine['implementation']})",
-        f"cymangum {machine['cymangum']} from {machine['cymangum_path']} ({machine['cymangum_from']}); "
+        f"cymangum {machine['cymangum']} from {machine['cymangum_path']} ({machine['cymangum_from']}"
+        + (f", commit {machine['commit']}" if machine.get("commit") else "")
+        + "); "
         f"compiled core: {machine['compiled_core']}; fast loop drive: {machine['fast_loop']}",
         f"mangum {machine['mangum']}, starlette {machine['starlette']}, fastapi {machine['fastapi']}",
         f"timing: {machine['rounds']} interleaved rounds of ~{machine['batch_ms']} ms batches per side, medians; "
-        "ratio = cymangum / Mangum (time), speedup = Mangum / cymangum, floor ratio = cymangum / floor",
+        "measured = median of per-round ratios: cymangum / Mangum (time), speedup = Mangum / cymangum, "
+        "floor ratio = cymangum / floor",
         "",
     ]
     header = f"{'case':<46} {'cymangum':>10} {'Mangum':>10} {'floor':>10}  {'measured':>10} {'IQR':>15}  {'target':>9}  verdict"
@@ -240,7 +243,7 @@ def end_to_end(report: Report, rounds: int, batch: float, progress: Callable[[st
         report.add(
             "raw ASGI app, lifespan off: time ratio to Mangum",
             label,
-            cy / mg,
+            statistics.median(ratios),
             "max",
             thresholds_off[source],
             cymangum=cy,
@@ -251,7 +254,7 @@ def end_to_end(report: Report, rounds: int, batch: float, progress: Callable[[st
         report.add(
             "raw ASGI app, lifespan off: time ratio to the direct-call floor",
             label,
-            cy / fl,
+            statistics.median(floor_ratios),
             "info" if source in ("alb", "alb-multi") else "max",
             None if source in ("alb", "alb-multi") else 1.3,
             cymangum=cy,
@@ -275,7 +278,7 @@ def end_to_end(report: Report, rounds: int, batch: float, progress: Callable[[st
         report.add(
             "raw ASGI app, lifespan auto: time ratio to Mangum",
             label,
-            cy / mg,
+            statistics.median(ratios),
             "max",
             1 / 4,
             cymangum=cy,
@@ -307,7 +310,7 @@ def end_to_end(report: Report, rounds: int, batch: float, progress: Callable[[st
                 report.add(
                     f"{name} app, lifespan {lifespan}: speedup over Mangum",
                     label,
-                    mg / cy,
+                    statistics.median(speedups),
                     "min" if lifespan == "off" else "info",
                     threshold if lifespan == "off" else None,
                     cymangum=cy,
@@ -334,7 +337,7 @@ def payloads(report: Report, rounds: int, batch: float, progress: Callable[[str]
         report.add(
             "payloads (REST, raw app, lifespan off): speedup over Mangum",
             workloads.PAYLOAD_LABELS[case],
-            mg / cy,
+            statistics.median(speedups),
             "min",
             thresholds[case],
             cymangum=cy,
@@ -465,6 +468,8 @@ import gc, os, sys, json
 path, benchmarks, adapter, app_kind, lifespan, total = sys.argv[1:7]
 total = int(total)
 sys.path.insert(0, benchmarks)
+sys.path.insert(0, path)
+os.environ["CYMANGUM_BENCH_SOURCE"] = "path"  # the parent's cymangum, first on sys.path
 import workloads
 page = os.sysconf("SC_PAGE_SIZE")
 def rss():
@@ -525,8 +530,8 @@ def cold(report: Report, runs: int, progress: Callable[[str], None]) -> dict[str
         section,
         "import cymangum alone minus import asyncio alone",
         (med["cymangum_alone"] - med["asyncio_alone"]) * 1e3,
-        "max",
-        3.0,
+        "info",
+        None,
         unit="ms",
         note=f"import asyncio alone {med['asyncio_alone'] * 1e3:.1f} ms, cymangum alone "
         f"{med['cymangum_alone'] * 1e3:.1f} ms, Mangum alone {med['mangum_alone'] * 1e3:.1f} ms",
@@ -575,7 +580,7 @@ def memory(report: Report, total: int, progress: Callable[[str], None]) -> dict[
             "max" if adapter == "cymangum" else "info",
             1.0 if adapter == "cymangum" else None,
             unit="MiB",
-            note=f"RSS {result['rss_1000'] / 2**20:.1f} -> {result['rss_total'] / 2**20:.1f} MiB",
+            note=f"RSS {result['rss_1000'] / 2**10:,.0f} -> {result['rss_total'] / 2**10:,.0f} KiB",
         )
     return out
 
@@ -594,7 +599,7 @@ def main(argv: list[str] | None = None) -> int:
         help="JSON results: on stdout instead of the table, or into PATH beside the table",
     )
     parser.add_argument("--rounds", type=int, help="interleaved rounds per case (default 101, quick 21)")
-    parser.add_argument("--batch-ms", type=float, help="milliseconds per batch (default 2)")
+    parser.add_argument("--batch-ms", type=float, help="milliseconds per batch (default 1)")
     parser.add_argument("--memory-invocations", type=int, help="default 200,000 (quick 20,000)")
     parser.add_argument(
         "--cold-runs", type=int, help="fresh processes per cold measurement (default 15, quick 5)"
@@ -612,7 +617,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     rounds = args.rounds or (21 if args.quick else 101)
-    batch = (args.batch_ms or 2.0) / 1000
+    batch = (args.batch_ms or 1.0) / 1000
     if args.no_fast_loop:
         workloads._runner.FAST_LOOP_ENABLED = False
 
