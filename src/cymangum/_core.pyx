@@ -11,6 +11,7 @@ import logging
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdlib cimport free, malloc
+from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
 
 from .exceptions import InvalidResponseError, MalformedEventError
@@ -696,10 +697,32 @@ def is_text_body(str content_type, str content_encoding, text_mime_types):
     return False
 
 
+cdef object _ascii_text(bytes body):
+    """body as a str when it is all ASCII (then UTF-8 decoding is a copy), else None."""
+    cdef const unsigned char *src = <const unsigned char *>PyBytes_AS_STRING(body)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(body), i = 0
+    cdef uint64_t word, high = 0
+    while i + 8 <= n:
+        memcpy(&word, src + i, 8)
+        high |= word
+        i += 8
+    while i < n:
+        high |= src[i]
+        i += 1
+    if high & 0x8080808080808080ULL:
+        return None
+    cdef str out = PyUnicode_New(n, 127)
+    memcpy(PyUnicode_DATA(out), src, n)
+    return out
+
+
 def encode_body(bytes body, bint text):
     if not body:
         return "", False
     if text:
+        ascii_text = _ascii_text(body)
+        if ascii_text is not None:
+            return ascii_text, False
         try:
             return body.decode("utf-8"), False
         except UnicodeDecodeError:
@@ -735,8 +758,26 @@ cdef dict _exclude(dict headers, object exclude):
 
 
 cdef str _all_casings_at(str name, Py_ssize_t index):
-    cdef list out = []
+    cdef const unsigned char *src
+    cdef unsigned char *dst
+    cdef unsigned char ch
+    cdef Py_ssize_t i, n
+    cdef str spelled
     cdef int bit = 0
+    if PyUnicode_IS_ASCII(name):
+        # ASCII (every real header name): letters are A-Z and a-z, one bit of index each; written in C.
+        n = PyUnicode_GET_LENGTH(name)
+        spelled = PyUnicode_New(n, 127)
+        src = <const unsigned char *>PyUnicode_DATA(name)
+        dst = <unsigned char *>PyUnicode_DATA(spelled)
+        for i in range(n):
+            ch = src[i]
+            if 65 <= ch <= 90 or 97 <= ch <= 122:
+                ch = (ch & 0xDF) if bit < 63 and (index >> bit) & 1 else (ch | 0x20)
+                bit += 1
+            dst[i] = ch
+        return spelled
+    cdef list out = []
     cdef str upper
     for char in name:
         upper = char.upper()
@@ -751,6 +792,14 @@ cdef str _all_casings_at(str name, Py_ssize_t index):
 
 cdef Py_ssize_t _casing_count(str name) except -1:
     cdef int letters = 0
+    cdef const unsigned char *src
+    cdef Py_ssize_t i
+    if PyUnicode_IS_ASCII(name):
+        src = <const unsigned char *>PyUnicode_DATA(name)
+        for i in range(PyUnicode_GET_LENGTH(name)):
+            if 65 <= src[i] <= 90 or 97 <= src[i] <= 122:
+                letters += 1
+        return 1 << 40 if letters > 40 else 1 << letters
     for char in name:
         if char.lower() != char.upper():
             letters += 1

@@ -91,7 +91,10 @@ def _drive(loop: Any, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
     sys.set_asyncgen_hooks(firstiter=loop._asyncgen_firstiter_hook, finalizer=loop._asyncgen_finalizer_hook)
     events._set_running_loop(loop)
     try:
-        task: asyncio.Task[T] = loop.create_task(coro)
+        # The Task itself, as loop.create_task makes it when no task factory is set (one call less).
+        task: asyncio.Task[T] = (
+            asyncio.Task(coro, loop=loop) if loop._task_factory is None else loop.create_task(coro)
+        )
         ready = loop._ready
         popleft = ready.popleft
         finished = False
