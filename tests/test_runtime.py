@@ -20,10 +20,13 @@ from typing import Any
 
 import pytest
 
+import cymangum
+
 TESTS_DIR = Path(__file__).resolve().parent
 ROOT = TESTS_DIR.parent
-SRC = ROOT / "src"
-EVENTS = Path("/work/shared/events")
+# Where the cymangum under test lives (installed, or src/ with PYTHONPATH): the runtime subprocesses use the same.
+SRC = Path(cymangum.__file__).resolve().parents[1]
+EVENTS = ROOT.parent / "shared" / "events"
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
@@ -35,7 +38,7 @@ from streaming_runtime_api import StreamingRuntimeAPI  # noqa: E402
 pytestmark = pytest.mark.one_impl
 
 if not EVENTS.is_dir():  # pragma: no cover - the genuine events live outside the repository
-    pytest.skip("the genuine events (/work/shared/events) are not available", allow_module_level=True)
+    pytest.skip(f"the genuine events ({EVENTS}) are not available", allow_module_level=True)
 
 CHUNK_DELAY = 0.3
 
