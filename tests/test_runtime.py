@@ -328,6 +328,8 @@ def test_sigterm_runs_lifespan_shutdown(tmp_path: Path) -> None:
         assert runtime.invoke(url_event("/")).succeeded
         assert runtime.invoke(url_event("/")).succeeded
         assert marker.read_text() == "startup\n"  # once per environment
+        # Signal while idle, as Lambda does: the runtime is back waiting for the next event.
+        runtime.api.wait_until_polling(timeout=10)
         runtime.process._signal_group(signal.SIGTERM)
         assert runtime.process.popen.wait(10) == 0
         assert marker.read_text() == "startup\nshutdown\n"

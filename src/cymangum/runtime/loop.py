@@ -25,8 +25,13 @@ ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
 _JSON = {"Content-Type": "application/json"}
 
 
-class _Terminated(BaseException):
-    """SIGTERM arrived while waiting for the next event."""
+class _Terminated(SystemExit):
+    """SIGTERM arrived while waiting for the next event.
+
+    A SystemExit because asyncio lets only SystemExit and KeyboardInterrupt out of a callback: anything else
+    raised by the signal handler while a callback runs would be logged and swallowed, and the runtime would go
+    on waiting for an event that never comes.
+    """
 
 
 def streaming_from_env() -> bool:
