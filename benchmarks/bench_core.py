@@ -25,16 +25,10 @@ from typing import Any
 import pytest
 
 import workloads
+from cymangum.adapter import DEFAULT_TEXT_MIME_TYPES
 
 IMPLS = ("compiled", "pure", "mangum")
-MIMES = [
-    "text/",
-    "application/json",
-    "application/javascript",
-    "application/xml",
-    "application/vnd.api+json",
-    "application/vnd.oai.openapi",
-]
+MIMES = DEFAULT_TEXT_MIME_TYPES
 
 
 def _core(impl: str) -> Any:
