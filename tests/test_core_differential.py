@@ -265,6 +265,21 @@ def test_large_bodies(size: int) -> None:
     assert compiled().encode_body(text, True) == _core_py.encode_body(text, True)
 
 
+@pytest.mark.parametrize("size", range(0, 100))
+def test_body_encoding_at_every_block_boundary(size: int) -> None:
+    """The compiled encoders work in blocks (12 bytes of base64 input, 32 bytes of ASCII text): every size up to
+    a few blocks, with the one non-ASCII byte first, last, in the middle or nowhere."""
+    data = bytes((7 * i + size) % 256 for i in range(size))
+    assert compiled().encode_body(data, False) == _core_py.encode_body(data, False)
+    assert compiled().encode_body(data, False)[0] == base64.b64encode(data).decode()
+    ascii_text = bytes(32 + (i % 95) for i in range(size))
+    variants = [ascii_text]
+    if size:
+        variants += [ascii_text[:at] + b"\xe9" + ascii_text[at + 1 :] for at in {0, size // 2, size - 1}]
+    for text in variants:
+        assert compiled().encode_body(text, True) == _core_py.encode_body(text, True)
+
+
 @pytest.mark.parametrize(
     "body",
     ["a G-k=", "aGk", "aGk==", "aGk=x", "====", "A===", "QQ==", "QR==", "QUI=", "QUJ=", "  aGk=  ", "aG\nk=", "é", b"aGk=", b"\xff"],
