@@ -111,3 +111,42 @@ def test_an_app_that_never_waits_is_driven_without_run_until_complete(monkeypatc
     assert cymangum.Mangum(waits, lifespan="off")(event(), None)["statusCode"] == 200
     assert len(calls) == 1, "a timer must hand the task to run_until_complete"
     assert not loop.is_running()
+
+
+def test_callbacks_and_spawned_tasks_run_in_mangums_order() -> None:
+    """The fast drive (with eager first steps on 3.12+) runs callbacks and tasks in the order Mangum's
+    run_until_complete gives: with and without a callback already queued before the invocation."""
+    from cymangum import _runner
+
+    def make_app(order: list[str]) -> Any:
+        async def grandchild() -> None:
+            order.append("grandchild")
+
+        async def child() -> None:
+            order.append("child")
+            asyncio.ensure_future(grandchild())
+
+        async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            task = asyncio.current_task()
+            order.append(f"app: current task {task is not None}, listed {task in asyncio.all_tasks()}")
+            asyncio.get_running_loop().call_soon(order.append, "soon")
+            asyncio.ensure_future(child())
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            order.append("started")
+            await send({"type": "http.response.body", "body": b""})
+
+        return app
+
+    loop = _runner.thread_loop()
+    for queued_before in (False, True):
+        orders = []
+        for adapter in (cymangum, mangum):
+            order: list[str] = []
+            if queued_before:
+                loop.call_soon(order.append, "queued before")
+            assert adapter.Mangum(make_app(order), lifespan="off")(event(), None)["statusCode"] == 204
+            order.append("returned")
+            loop.run_until_complete(asyncio.sleep(0.001))  # what is left runs now, before the next adapter
+            orders.append(order)
+        assert orders[0] == orders[1], queued_before
+        assert orders[0][0 + queued_before] == "app: current task True, listed True"

@@ -91,13 +91,22 @@ def _drive(loop: Any, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
     sys.set_asyncgen_hooks(firstiter=loop._asyncgen_firstiter_hook, finalizer=loop._asyncgen_finalizer_hook)
     events._set_running_loop(loop)
     try:
-        # The Task itself, as loop.create_task makes it when no task factory is set (one call less).
-        task: asyncio.Task[T] = (
-            asyncio.Task(coro, loop=loop) if loop._task_factory is None else loop.create_task(coro)
-        )
         ready = loop._ready
         popleft = ready.popleft
-        finished = False
+        task: asyncio.Task[T]
+        if loop._task_factory is not None:
+            task = loop.create_task(coro)
+        elif sys.version_info >= (3, 12) and not ready:
+            # 3.12+ tasks can take their first step when created, one loop callback less. Only when nothing
+            # else is ready, so that the step comes exactly where run_until_complete would run it; the app sees
+            # its running loop and current_task() either way.
+            task = asyncio.Task(coro, loop=loop, eager_start=True)
+        else:
+            # The Task itself, as loop.create_task makes it when no task factory is set (one call less).
+            task = asyncio.Task(coro, loop=loop)
+        # A task that finished in its eager first step has had the step that run_until_complete's first
+        # batch would give it: one more batch follows, as below.
+        finished = task.done()
         while ready:
             # One batch: the callbacks that are ready now, not those they schedule (as _run_once does).
             for _ in range(len(ready)):
