@@ -265,10 +265,10 @@ def test_large_bodies(size: int) -> None:
     assert compiled().encode_body(text, True) == _core_py.encode_body(text, True)
 
 
-@pytest.mark.parametrize("size", range(0, 100))
+@pytest.mark.parametrize("size", range(0, 200))
 def test_body_encoding_at_every_block_boundary(size: int) -> None:
-    """The compiled encoders work in blocks (12 bytes of base64 input, 32 bytes of ASCII text): every size up to
-    a few blocks, with the one non-ASCII byte first, last, in the middle or nowhere."""
+    """The compiled encoders work in blocks (12 bytes of base64 input, 64 or 32 bytes of ASCII text): every size
+    up to a few blocks, with the one non-ASCII byte first, last, in the middle or nowhere."""
     data = bytes((7 * i + size) % 256 for i in range(size))
     assert compiled().encode_body(data, False) == _core_py.encode_body(data, False)
     assert compiled().encode_body(data, False)[0] == base64.b64encode(data).decode()

@@ -97,8 +97,46 @@ cdef extern from *:
              | ((uint64_t)p[4] << 24) | ((uint64_t)p[5] << 16) | ((uint64_t)p[6] << 8) | (uint64_t)p[7];
     #endif
     }
-    /* Copy n bytes from src to dst and say whether all were ASCII: 32 bytes per step, four independent
-       accumulators of high bits (which compilers turn into vector loads, stores and ORs). */
+    /* Copy n bytes from src to dst and say whether all were ASCII, in one pass: 64 bytes per step in four
+       independent 16-byte accumulators of what was copied (SSE2 on x86_64, NEON on arm64, plain 64-bit words
+       elsewhere), then the tail byte by byte. Reads and writes stay below n. */
+    #if defined(__SSE2__)
+    #include <emmintrin.h>
+    static int cymangum_copy_ascii(const unsigned char *src, unsigned char *dst, Py_ssize_t n) {
+        Py_ssize_t i = 0;
+        __m128i a = _mm_setzero_si128(), b = a, c = a, d = a;
+        for (; i + 64 <= n; i += 64) {
+            __m128i x0 = _mm_loadu_si128((const __m128i *)(src + i));
+            __m128i x1 = _mm_loadu_si128((const __m128i *)(src + i + 16));
+            __m128i x2 = _mm_loadu_si128((const __m128i *)(src + i + 32));
+            __m128i x3 = _mm_loadu_si128((const __m128i *)(src + i + 48));
+            _mm_storeu_si128((__m128i *)(dst + i), x0);
+            _mm_storeu_si128((__m128i *)(dst + i + 16), x1);
+            _mm_storeu_si128((__m128i *)(dst + i + 32), x2);
+            _mm_storeu_si128((__m128i *)(dst + i + 48), x3);
+            a = _mm_or_si128(a, x0); b = _mm_or_si128(b, x1); c = _mm_or_si128(c, x2); d = _mm_or_si128(d, x3);
+        }
+        int high = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d)));
+        unsigned char tail = 0;
+        for (; i < n; i++) { dst[i] = src[i]; tail |= src[i]; }
+        return high == 0 && (tail & 0x80) == 0;
+    }
+    #elif defined(__aarch64__) && defined(__ARM_NEON)
+    #include <arm_neon.h>
+    static int cymangum_copy_ascii(const unsigned char *src, unsigned char *dst, Py_ssize_t n) {
+        Py_ssize_t i = 0;
+        uint8x16_t a = vdupq_n_u8(0), b = a, c = a, d = a;
+        for (; i + 64 <= n; i += 64) {
+            uint8x16_t x0 = vld1q_u8(src + i), x1 = vld1q_u8(src + i + 16);
+            uint8x16_t x2 = vld1q_u8(src + i + 32), x3 = vld1q_u8(src + i + 48);
+            vst1q_u8(dst + i, x0); vst1q_u8(dst + i + 16, x1); vst1q_u8(dst + i + 32, x2); vst1q_u8(dst + i + 48, x3);
+            a = vorrq_u8(a, x0); b = vorrq_u8(b, x1); c = vorrq_u8(c, x2); d = vorrq_u8(d, x3);
+        }
+        unsigned char high = vmaxvq_u8(vorrq_u8(vorrq_u8(a, b), vorrq_u8(c, d)));
+        for (; i < n; i++) { dst[i] = src[i]; high |= src[i]; }
+        return (high & 0x80) == 0;
+    }
+    #else
     static int cymangum_copy_ascii(const unsigned char *src, unsigned char *dst, Py_ssize_t n) {
         uint64_t w[4], a = 0, b = 0, c = 0, d = 0;
         Py_ssize_t i = 0;
@@ -108,12 +146,10 @@ cdef extern from *:
             a |= w[0]; b |= w[1]; c |= w[2]; d |= w[3];
         }
         a |= b | c | d;
-        for (; i < n; i++) {
-            dst[i] = src[i];
-            a |= src[i];
-        }
+        for (; i < n; i++) { dst[i] = src[i]; a |= src[i]; }
         return (a & 0x8080808080808080ULL) == 0;
     }
+    #endif
     """
     uint64_t cymangum_load_be64(const unsigned char *p) noexcept nogil
     bint cymangum_copy_ascii(const unsigned char *src, unsigned char *dst, Py_ssize_t n) noexcept nogil
