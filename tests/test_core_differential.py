@@ -265,6 +265,28 @@ def test_large_bodies(size: int) -> None:
     assert compiled().encode_body(text, True) == _core_py.encode_body(text, True)
 
 
+def test_header_names_beyond_the_compiled_name_caches() -> None:
+    """The compiled core caches header names (request and response side) up to a bound; names past it, long
+    names and names in new casings still translate exactly as the twin does."""
+    names = [f"X-Name-{i}" for i in range(3000)] + ["X-" + "Long" * 40, "x-name-7", "X-NAME-7"]
+    event = {
+        "httpMethod": "GET",
+        "path": "/",
+        "headers": {name: f"v{i}" for i, name in enumerate(names)},
+        "multiValueHeaders": {name: [f"v{i}", "w"] for i, name in enumerate(names[::7])},
+        "requestContext": {},
+    }
+    for _ in range(2):  # the second round finds the cache filled
+        assert_same("rest_scope", event, None, "/", False)
+        response_headers = [[name.encode(), f"v{i}".encode()] for i, name in enumerate(names)]
+        assert_same("rest_result", 200, response_headers, b"", ["text/"], [])
+        assert_same("http_v2_result", 200, response_headers, b"", ["text/"], ["x-name-3"])
+    assert len(compiled().rest_scope(event, None, "/", False)["headers"]) == len({name.lower() for name in names})
+    result = compiled().rest_result(200, response_headers, b"", [], [])
+    assert result["multiValueHeaders"] == {"x-name-7": ["v7", "v3001", "v3002"]}
+    assert len(result["headers"]) == len({name.lower() for name in names}) - 1
+
+
 @pytest.mark.parametrize("size", range(0, 200))
 def test_body_encoding_at_every_block_boundary(size: int) -> None:
     """The compiled encoders work in blocks (12 bytes of base64 input, 64 or 32 bytes of ASCII text): every size

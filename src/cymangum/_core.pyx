@@ -22,6 +22,7 @@ cdef extern from "Python.h":
     bint PyUnicode_IS_ASCII(object o)
     Py_ssize_t PyUnicode_GET_LENGTH(object o)
     void *PyUnicode_DATA(object o)
+    str PyUnicode_DecodeUTF8(const char *data, Py_ssize_t size, const char *errors)
 
 
 ASGI_VERSION = {"version": "3.0", "spec_version": "2.0"}
@@ -376,6 +377,8 @@ def alb_query_string(dict event):
 # a warm invocation neither lowercases nor hashes nor encodes a known name again. Bounded; never evicts.
 cdef dict _LOWERED = {}
 cdef dict _ENCODED = {}
+# The response side: the app's header names (bytes) and their decoded, lowercased form.
+cdef dict _DECODED = {}
 cdef Py_ssize_t _NAME_CACHE_LIMIT = 2048
 
 
@@ -401,6 +404,17 @@ cdef bytes _encode_name(str name):
     if len(_ENCODED) < _NAME_CACHE_LIMIT and PyUnicode_GET_LENGTH(name) <= 64:
         _ENCODED[name] = encoded
     return encoded
+
+
+cdef str _decode_name(bytes name):
+    """name.decode().lower(), from the cache when the name was seen before (a failed decode raises, uncached)."""
+    cached = _DECODED.get(name)
+    if cached is not None:
+        return <str>cached
+    cdef str lowered = name.decode().lower()
+    if len(_DECODED) < _NAME_CACHE_LIMIT and PyBytes_GET_SIZE(name) <= 64:
+        _DECODED[name] = lowered
+    return lowered
 
 
 cdef dict _mapping(dict event, str key, bint required=False):
@@ -445,7 +459,8 @@ cdef void _merge_multi_value_headers(dict headers, dict multi) except *:
         if type(values) is list:
             for value in <list>values:
                 _header_value(name, value)
-            headers[_lower(<str>name)] = ", ".join(<list>values)
+            # The usual single value is its own join (str.join returns a lone str item itself).
+            headers[_lower(<str>name)] = (<list>values)[0] if len(<list>values) == 1 else ", ".join(<list>values)
         else:
             headers[_lower(<str>name)] = ""
 
@@ -733,7 +748,14 @@ cdef list _decode_headers(object headers):
     cdef list pairs = []
     try:
         for name, value in headers:
-            pairs.append((name.decode().lower(), value.decode()))
+            # Exact bytes (what every framework sends) skip the method calls; anything else takes them, so
+            # bytearray works and other types fail exactly as in the twin.
+            key = _decode_name(<bytes>name) if type(name) is bytes else name.decode().lower()
+            if type(value) is bytes:
+                text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value), NULL)
+            else:
+                text = value.decode()
+            pairs.append((key, text))
     except UnicodeDecodeError as exc:
         raise InvalidResponseError("a response header is not valid UTF-8") from exc
     except (AttributeError, TypeError, ValueError) as exc:
