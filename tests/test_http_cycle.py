@@ -124,29 +124,39 @@ def test_callbacks_and_spawned_tasks_run_in_mangums_order() -> None:
 
         async def child() -> None:
             order.append("child")
-            asyncio.ensure_future(grandchild())
+            tasks.append(asyncio.ensure_future(grandchild()))
 
         async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             task = asyncio.current_task()
             order.append(f"app: current task {task is not None}, listed {task in asyncio.all_tasks()}")
             asyncio.get_running_loop().call_soon(order.append, "soon")
-            asyncio.ensure_future(child())
+            tasks.append(asyncio.ensure_future(child()))
             await send({"type": "http.response.start", "status": 204, "headers": []})
             order.append("started")
             await send({"type": "http.response.body", "body": b""})
 
         return app
 
+    tasks: list[asyncio.Future[None]] = []
     loop = _runner.thread_loop()
-    for queued_before in (False, True):
-        orders = []
-        for adapter in (cymangum, mangum):
-            order: list[str] = []
-            if queued_before:
-                loop.call_soon(order.append, "queued before")
-            assert adapter.Mangum(make_app(order), lifespan="off")(event(), None)["statusCode"] == 204
-            order.append("returned")
-            loop.run_until_complete(asyncio.sleep(0.001))  # what is left runs now, before the next adapter
-            orders.append(order)
-        assert orders[0] == orders[1], queued_before
-        assert orders[0][0 + queued_before] == "app: current task True, listed True"
+    # Both adapters on the same loop, as in a Lambda environment (another test may have set a different one
+    # for this thread since cymangum adopted its loop; Mangum would run on that one).
+    previous = _runner._current_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        for queued_before in (False, True):
+            orders = []
+            for adapter in (cymangum, mangum):
+                order: list[str] = []
+                if queued_before:
+                    loop.call_soon(order.append, "queued before")
+                assert adapter.Mangum(make_app(order), lifespan="off")(event(), None)["statusCode"] == 204
+                order.append("returned")
+                loop.run_until_complete(asyncio.sleep(0.001))  # what is left runs now, before the next adapter
+                orders.append(order)
+            assert orders[0] == orders[1], (queued_before, orders)
+            assert orders[0][0 + queued_before] == "app: current task True, listed True"
+            assert "grandchild" in orders[0]
+    finally:
+        asyncio.set_event_loop(previous)
+    assert all(task.done() for task in tasks)
