@@ -28,9 +28,8 @@ _JSON = {"Content-Type": "application/json"}
 class _Terminated(SystemExit):
     """SIGTERM arrived while waiting for the next event.
 
-    A SystemExit because asyncio lets only SystemExit and KeyboardInterrupt out of a callback: anything else
-    raised by the signal handler while a callback runs would be logged and swallowed, and the runtime would go
-    on waiting for an event that never comes.
+    Raised by the signal handler out of the blocking /next read. A SystemExit, so that no `except Exception`
+    on the way (nor asyncio, which lets only SystemExit and KeyboardInterrupt out of a callback) swallows it.
     """
 
 
@@ -56,7 +55,7 @@ class Runtime:
                 self._own_sigterm()
                 self._idle = True
                 try:
-                    response = _runner.run(self.client.request("GET", "/invocation/next"))
+                    response = self.client.request("GET", "/invocation/next")
                 finally:
                     self._idle = False
                 if response.status != 200:
@@ -136,7 +135,7 @@ class Runtime:
         self._post(f"{path}/error", orjson.dumps(payload), {**_JSON, ERROR_TYPE_HEADER: payload["errorType"]})
 
     def _post(self, path: str, body: bytes, headers: dict[str, str]) -> None:
-        response = _runner.run(self.client.request("POST", path, body, headers))
+        response = self.client.request("POST", path, body, headers)
         if response.status != 202:
             logger.error("POST %s answered %s: %r", path, response.status, response.body[:500])
 
@@ -151,11 +150,7 @@ def report_init_error(address: str, exc: InitError | BaseException) -> None:
     payload = error_payload(exc, error_type)
     client = RuntimeAPIClient(address)
     try:
-        _runner.run(
-            client.request(
-                "POST", "/init/error", orjson.dumps(payload), {**_JSON, ERROR_TYPE_HEADER: error_type}
-            )
-        )
+        client.request("POST", "/init/error", orjson.dumps(payload), {**_JSON, ERROR_TYPE_HEADER: error_type})
     finally:
         client.close()
     print(f"[ERROR] {error_type}: {exc}", file=sys.stderr, flush=True)
