@@ -45,6 +45,7 @@ TESTS_DIR = ROOT / "tests"
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
+import workloads  # noqa: E402
 from lambda_runtime_api import LambdaRuntimeAPI, RuntimeProcess  # noqa: E402
 
 ROUNDS = int(os.environ.get("RIC_BENCH_ROUNDS", "2000"))
@@ -58,16 +59,7 @@ GROUP = "Lambda runtime client + Runtime API emulator: REST event, raw ASGI app"
 
 
 def _rest_event() -> bytes:
-    candidates = [
-        os.environ.get("CYMANGUM_EVENTS_DIR"),
-        TESTS_DIR / "events",
-        ROOT.parent / "shared" / "events",
-        "/work/shared/events",
-    ]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / REST_EVENT).is_file():
-            return (Path(candidate) / REST_EVENT).read_bytes()
-    pytest.skip(f"{REST_EVENT} not found (set CYMANGUM_EVENTS_DIR to the AWS event corpus)")
+    return (workloads.events_dir() / REST_EVENT).read_bytes()
 
 
 def _package_path(name: str) -> list[str]:

@@ -25,13 +25,29 @@ from __future__ import annotations
 
 import base64 as b64
 import json
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, TypeAlias
 from urllib.parse import parse_qsl, quote, urlencode
 
-EVENTS_DIR = Path(__file__).resolve().parents[2] / "shared" / "events"
+
+def _events_dir() -> Path:
+    """The genuine AWS events: CYMANGUM_EVENTS_DIR, else ../shared/events beside the checkout, else where this
+    machine keeps them (a clone elsewhere, e.g. in a temporary folder, still finds them)."""
+    candidates = [
+        os.environ.get("CYMANGUM_EVENTS_DIR"),
+        Path(__file__).resolve().parents[2] / "shared" / "events",
+        "/work/shared/events",
+    ]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "powertools").is_dir():
+            return Path(candidate)
+    raise FileNotFoundError("the genuine AWS events were not found (set CYMANGUM_EVENTS_DIR)")
+
+
+EVENTS_DIR = _events_dir()
 
 #: Every genuine event file, as ``"<folder>/<file>.json"`` relative to EVENTS_DIR, sorted.
 GENUINE_EVENTS: tuple[str, ...] = tuple(

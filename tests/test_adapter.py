@@ -7,7 +7,6 @@ import base64
 import json
 import logging
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,12 +15,7 @@ from cymangum import Mangum
 from cymangum.adapter import DEFAULT_TEXT_MIME_TYPES, HANDLERS
 from cymangum.exceptions import ConfigurationError, UnrecognizedEventError
 from cymangum.handlers import ALB, APIGateway, HTTPGateway, LambdaAtEdge
-
-EVENTS = Path(__file__).resolve().parents[2] / "shared" / "events"
-
-
-def load(name: str) -> dict[str, Any]:
-    return json.loads((EVENTS / name).read_text())
+from tests.events import load_event as load
 
 
 async def echo_app(scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -39,6 +39,7 @@ if str(TESTS_DIR) not in sys.path:  # works whatever pytest's import mode and wh
     sys.path.insert(0, str(TESTS_DIR))
 
 from lambda_runtime_api import Invocation, LambdaRuntimeAPI, RuntimeProcess  # noqa: E402
+from tests.events import load_event  # noqa: E402
 
 # The runtime process picks its core the way the dispatcher does here (CYMANGUM_* variables pass through), so
 # these tests run once, with that core, rather than once per core like the in-process suite.
@@ -53,23 +54,6 @@ CONTEXT_HEADER = "x-lambda-context"  # set by ric_apps.echo_app
 # ---------------------------------------------------------------------------------------------------------------
 # Events
 # ---------------------------------------------------------------------------------------------------------------
-
-
-def _events_dir() -> Path | None:
-    """The corpus of genuine AWS events (``powertools/`` and ``go/`` folders, see its NOTICE.md)."""
-    candidates = [
-        os.environ.get("CYMANGUM_EVENTS_DIR"),
-        TESTS_DIR / "events",
-        TESTS_DIR.parent.parent / "shared" / "events",
-        "/work/shared/events",
-    ]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "powertools").is_dir():
-            return Path(candidate)
-    return None
-
-
-EVENTS_DIR = _events_dir()
 
 # Every HTTP proxy event of the corpus, by source (how AWS sends it; the adapter infers the same from the shape).
 HTTP_EVENTS: dict[str, list[str]] = {
@@ -148,13 +132,6 @@ NON_HTTP_EVENTS: dict[str, list[str]] = {
         "powertools/vpcLatticeV2EventWithHeaders.json",
     ],
 }
-
-
-def _load(name: str) -> dict[str, Any]:
-    if EVENTS_DIR is None:
-        pytest.skip("the AWS event corpus was not found (set CYMANGUM_EVENTS_DIR)")
-    with open(EVENTS_DIR / name, encoding="utf-8") as f:
-        return json.load(f)  # type: ignore[no-any-return]
 
 
 def edge_viewer_request() -> dict[str, Any]:
@@ -269,7 +246,7 @@ class Case:
 
 
 def _file_case(source: str, name: str) -> Case:
-    return Case(f"{source}:{Path(name).stem}", lambda: _load(name), reaches_app=name not in BASE64_TRAPS)
+    return Case(f"{source}:{Path(name).stem}", lambda: load_event(name), reaches_app=name not in BASE64_TRAPS)
 
 
 HTTP_CASES = [_file_case(source, name) for source, names in HTTP_EVENTS.items() for name in names]
@@ -277,40 +254,40 @@ HTTP_CASES += [
     Case("edge:viewer-request", edge_viewer_request),
     Case("edge:origin-request-body", edge_origin_request_with_body),
     # Binary responses (base64 in the result) for each result shape.
-    Case("rest-v1:binary", lambda: _with_path(_load("go/apigw-request.json"), "/download.bin")),
+    Case("rest-v1:binary", lambda: _with_path(load_event("go/apigw-request.json"), "/download.bin")),
     Case(
-        "http-v1:binary", lambda: _with_path(_load("powertools/apiGatewayProxyEvent.json"), "/download.bin")
+        "http-v1:binary", lambda: _with_path(load_event("powertools/apiGatewayProxyEvent.json"), "/download.bin")
     ),
     Case(
-        "http-v2:binary", lambda: _with_path(_load("powertools/apiGatewayProxyV2Event.json"), "/download.bin")
+        "http-v2:binary", lambda: _with_path(load_event("powertools/apiGatewayProxyV2Event.json"), "/download.bin")
     ),
-    Case("function-url:binary", lambda: _with_path(_load("go/lambda-urls-request.json"), "/download.bin")),
-    Case("alb:binary", lambda: _with_path(_load("powertools/albEvent.json"), "/download.bin")),
+    Case("function-url:binary", lambda: _with_path(load_event("go/lambda-urls-request.json"), "/download.bin")),
+    Case("alb:binary", lambda: _with_path(load_event("powertools/albEvent.json"), "/download.bin")),
     Case(
         "alb-multi-value:binary",
-        lambda: _with_path(_load("powertools/albMultiValueHeadersEvent.json"), "/download.bin"),
+        lambda: _with_path(load_event("powertools/albMultiValueHeadersEvent.json"), "/download.bin"),
     ),
     Case("edge:binary", lambda: _with_path(edge_viewer_request(), "/download.bin")),
     # The app raises: the adapter answers 500 (the error does not reach the runtime).
     Case(
         "rest-v1:app-exception",
-        lambda: _with_path(_load("go/apigw-request.json"), "/raise"),
+        lambda: _with_path(load_event("go/apigw-request.json"), "/raise"),
         reaches_app=False,
     ),
     Case(
         "http-v2:app-exception",
-        lambda: _with_path(_load("powertools/apiGatewayProxyV2Event.json"), "/raise"),
+        lambda: _with_path(load_event("powertools/apiGatewayProxyV2Event.json"), "/raise"),
         reaches_app=False,
     ),
     Case(
         "alb:app-exception",
-        lambda: _with_path(_load("powertools/albEvent.json"), "/raise"),
+        lambda: _with_path(load_event("powertools/albEvent.json"), "/raise"),
         reaches_app=False,
     ),
     Case("edge:app-exception", lambda: _with_path(edge_viewer_request(), "/raise"), reaches_app=False),
 ]
 NON_HTTP_CASES = [
-    Case(f"{kind}:{Path(name).stem}", (lambda name=name: _load(name)), reaches_app=False)
+    Case(f"{kind}:{Path(name).stem}", (lambda name=name: load_event(name)), reaches_app=False)
     for kind, names in NON_HTTP_EVENTS.items()
     for name in names
 ]
@@ -527,7 +504,7 @@ def test_non_http_event_through_the_runtime_client(
 
 
 def test_unrecognized_event_is_an_invocation_error(echo_function: Function, echo_handler: Any) -> None:
-    event = _load("powertools/apiGatewayAuthorizerTokenEvent.json")
+    event = load_event("powertools/apiGatewayAuthorizerTokenEvent.json")
     with pytest.raises(RuntimeError) as raised:
         echo_handler(copy.deepcopy(event), InProcessContext())
 
@@ -539,7 +516,7 @@ def test_unrecognized_event_is_an_invocation_error(echo_function: Function, echo
 
 
 def test_warm_invocations_share_one_runtime_process(echo_function: Function, echo_handler: Any) -> None:
-    event = _load("powertools/apiGatewayProxyV2Event.json")
+    event = load_event("powertools/apiGatewayProxyV2Event.json")
     expected = run_in_process(echo_handler, event)
     connections = echo_function.api.connections_opened
     invocations = [echo_function.invoke(event) for _ in range(20)]
@@ -556,7 +533,7 @@ def test_warm_invocations_share_one_runtime_process(echo_function: Function, ech
 @pytest.mark.parametrize("name", ["handler", "wrapped_handler"], ids=["reraise-mode", "wrapper"])
 def test_app_exception_reraised_is_an_invocation_error(name: str, functions: Functions) -> None:
     handler = getattr(importlib.import_module("ric_apps.raising_app"), name)
-    event = _load("go/apigw-request.json")
+    event = load_event("go/apigw-request.json")
     expected = run_in_process(handler, event)
     assert expected.error_type == "InventoryError", expected
 
@@ -574,7 +551,7 @@ def test_app_exception_reraised_is_an_invocation_error(name: str, functions: Fun
 
 def test_lifespan_startup_failure_is_an_invocation_error(functions: Functions) -> None:
     handler = importlib.import_module("ric_apps.lifespan_failure").handler
-    event = _load("powertools/apiGatewayProxyV2Event.json")
+    event = load_event("powertools/apiGatewayProxyV2Event.json")
     expected = run_in_process(handler, event)
     assert expected.error_type == "LifespanFailure", expected
     assert "database unreachable" in (expected.error_message or "")
@@ -597,7 +574,7 @@ def test_deadline_margin_uses_the_real_remaining_time(functions: Functions) -> N
     """``deadline_margin_ms``: the adapter reads awslambdaric's context and answers 504 before the timeout."""
     module = importlib.import_module("ric_apps.slow_app")
     timeout = 2.0
-    event = _load("go/apigw-request.json")
+    event = load_event("go/apigw-request.json")
     expected_result = module.handler(copy.deepcopy(event), DeadlineContext(timeout))
     expected = Outcome(result=json.loads(json.dumps(expected_result)))
     assert expected.result["statusCode"] == 504, expected
@@ -614,7 +591,7 @@ def test_deadline_margin_uses_the_real_remaining_time(functions: Functions) -> N
 def test_lifespan_once_keeps_state_across_invocations(functions: Functions, tmp_path: Path) -> None:
     log = tmp_path / "lifespan.log"
     function = functions.start("ric_apps.lifespan_once_app.handler", env={"RIC_APPS_LIFESPAN_LOG": str(log)})
-    event = _load("go/apigw-request.json")
+    event = load_event("go/apigw-request.json")
     bodies = [json.loads(function.invoke(event).result["body"]) for _ in range(3)]
     assert bodies == [{"invocations": n, "pid": function.runtime.pid} for n in (1, 2, 3)]
     assert log.read_text() == f"startup {function.runtime.pid}\n"
@@ -630,7 +607,7 @@ def test_lifespan_once_keeps_state_across_invocations(functions: Functions, tmp_
 def test_lifespan_once_shuts_down_on_sigterm(functions: Functions, tmp_path: Path) -> None:
     log = tmp_path / "lifespan.log"
     function = functions.start("ric_apps.lifespan_once_app.handler", env={"RIC_APPS_LIFESPAN_LOG": str(log)})
-    function.invoke(_load("go/apigw-request.json"))
+    function.invoke(load_event("go/apigw-request.json"))
     function.api.wait_until_polling()  # idle between invocations, as when Lambda ends an environment
     function.runtime.popen.send_signal(signal.SIGTERM)
     try:
@@ -679,7 +656,7 @@ def _import_error(module: str) -> tuple[str, str]:
 def test_init_error(handler: str, expected: Callable[[], tuple[str, str]], functions: Functions) -> None:
     error_type, message = expected()
     api = functions.emulator()
-    waiting = api.submit(_load("go/apigw-request.json"))  # queued before the runtime even starts
+    waiting = api.submit(load_event("go/apigw-request.json"))  # queued before the runtime even starts
     runtime = functions.runtime(api, handler)
 
     report = api.wait_for_init_error(timeout=ANSWER_TIMEOUT)

@@ -23,12 +23,8 @@ from starlette.routing import Route
 
 from cymangum import Mangum
 from cymangum.exceptions import LifespanFailure
-
-EVENTS = Path(__file__).resolve().parents[2] / "shared" / "events"
-
-
-def load(name: str) -> dict[str, Any]:
-    return json.loads((EVENTS / name).read_text())
+from tests.events import EVENTS_DIR as EVENTS
+from tests.events import load_event as load
 
 
 def rest_event(path: str) -> dict[str, Any]:

@@ -18,8 +18,8 @@ import pytest
 import cymangum
 from cymangum.exceptions import UnrecognizedEventError
 from tests.asgi_apps import complete_lifespan
+from tests.events import EVENTS_DIR
 
-EVENTS_DIR = Path(__file__).resolve().parents[2] / "shared" / "events"
 EVENT_FILES = sorted(EVENTS_DIR.glob("*/*.json"))
 
 # Events that are not HTTP proxy requests, and the reason cymangum gives.

@@ -27,10 +27,8 @@ import cymangum
 from cymangum import _core_py, _runner, core
 from cymangum.exceptions import UnrecognizedEventError
 from tests.asgi_apps import complete_lifespan
-from tests.events import edge_event
+from tests.events import EVENTS_DIR, edge_event
 from tests.test_genuine_events import NOT_PROXY, make_app
-
-EVENTS_DIR = Path(__file__).resolve().parents[2] / "shared" / "events"
 
 SOURCES = {
     "rest": "go/apigw-request.json",

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-from pathlib import Path
 from typing import Any
 
 import mangum
@@ -14,12 +12,11 @@ from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
 import cymangum
-
-EVENTS = Path(__file__).resolve().parents[2] / "shared" / "events"
+from tests.events import load_event
 
 
 def event() -> dict[str, Any]:
-    return json.loads((EVENTS / "powertools/apiGatewayProxyV2Event.json").read_text())
+    return load_event("powertools/apiGatewayProxyV2Event.json")
 
 
 def test_streaming_that_checks_is_disconnected_is_not_cancelled() -> None:

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 from awslambdaric.lambda_context import LambdaContext
 
 from cymangum import Mangum
-
-EVENTS = Path(__file__).resolve().parents[2] / "shared" / "events"
+from tests.events import load_event
 
 
 def rest_event() -> dict[str, Any]:
-    return json.loads((EVENTS / "go/apigw-request.json").read_text())
+    return load_event("go/apigw-request.json")
 
 
 def respond(status: Any, headers: list[Any]) -> Any:

@@ -26,7 +26,6 @@ TESTS_DIR = Path(__file__).resolve().parent
 ROOT = TESTS_DIR.parent
 # Where the cymangum under test lives (installed, or src/ with PYTHONPATH): the runtime subprocesses use the same.
 SRC = Path(cymangum.__file__).resolve().parents[1]
-EVENTS = ROOT.parent / "shared" / "events"
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
@@ -34,18 +33,11 @@ from cymangum.runtime.errors import InitError  # noqa: E402
 from cymangum.runtime.loader import split_spec  # noqa: E402
 from lambda_runtime_api import RuntimeExited, RuntimeProcess  # noqa: E402
 from streaming_runtime_api import StreamingRuntimeAPI  # noqa: E402
+from tests.events import load_event  # noqa: E402
 
 pytestmark = pytest.mark.one_impl
 
-if not EVENTS.is_dir():  # pragma: no cover - the genuine events live outside the repository
-    pytest.skip(f"the genuine events ({EVENTS}) are not available", allow_module_level=True)
-
 CHUNK_DELAY = 0.3
-
-
-def load_event(name: str) -> dict[str, Any]:
-    return json.loads((EVENTS / name).read_text())
-
 
 REST = "go/apigw-request.json"
 HTTP_V2 = "powertools/apiGatewayProxyV2Event.json"
