@@ -382,16 +382,21 @@ cdef dict _DECODED = {}
 cdef Py_ssize_t _NAME_CACHE_LIMIT = 2048
 
 
+cdef inline void _remember(dict cache, object name, Py_ssize_t length, object value) except *:
+    """Keep value for name, while the cache is below its bound and the name is short (the bound is the policy)."""
+    if len(cache) < _NAME_CACHE_LIMIT and length <= 64:
+        cache[name] = value
+
+
 cdef str _lower(str name):
     """name.lower(), from the cache when the name was seen before."""
     cached = _LOWERED.get(name)
     if cached is not None:
         return <str>cached
     cdef str lowered = name.lower()
-    if len(_LOWERED) < _NAME_CACHE_LIMIT and PyUnicode_GET_LENGTH(name) <= 64:
-        # The cached string is the one that goes into the scope, so its hash is computed once, ever.
-        hash(lowered)
-        _LOWERED[name] = lowered
+    # The cached string is the one that goes into the scope, so its hash is computed once, ever.
+    hash(lowered)
+    _remember(_LOWERED, name, PyUnicode_GET_LENGTH(name), lowered)
     return lowered
 
 
@@ -401,8 +406,7 @@ cdef bytes _encode_name(str name):
     if cached is not None:
         return <bytes>cached
     cdef bytes encoded = name.encode("utf-8")
-    if len(_ENCODED) < _NAME_CACHE_LIMIT and PyUnicode_GET_LENGTH(name) <= 64:
-        _ENCODED[name] = encoded
+    _remember(_ENCODED, name, PyUnicode_GET_LENGTH(name), encoded)
     return encoded
 
 
@@ -412,8 +416,7 @@ cdef str _decode_name(bytes name):
     if cached is not None:
         return <str>cached
     cdef str lowered = name.decode().lower()
-    if len(_DECODED) < _NAME_CACHE_LIMIT and PyBytes_GET_SIZE(name) <= 64:
-        _DECODED[name] = lowered
+    _remember(_DECODED, name, PyBytes_GET_SIZE(name), lowered)
     return lowered
 
 
