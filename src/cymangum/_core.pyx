@@ -570,8 +570,12 @@ def http_v2_scope(dict event, context, str base_path):
     cdef dict headers = _lowercase_headers(_mapping(event, "headers"))
     cookies = event.get("cookies")
     if cookies:
-        if type(cookies) is not list or any(type(cookie) is not str for cookie in cookies):
+        if type(cookies) is not list:
             raise MalformedEventError("'cookies' must be a list of strings")
+        # A plain loop: any() over a generator expression costs a generator object per event.
+        for cookie in <list>cookies:
+            if type(cookie) is not str:
+                raise MalformedEventError("'cookies' must be a list of strings")
         headers["cookie"] = "; ".join(<list>cookies)
     cdef dict http = _mapping(_request_context(event), "http", True)
     cdef str method = _text(http, "method")

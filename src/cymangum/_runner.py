@@ -44,7 +44,7 @@ FAST_LOOP_ENABLED = (
 def thread_loop() -> asyncio.AbstractEventLoop:
     """The calling thread's loop: the one already set for the thread, or a new one that is then set."""
     loop: asyncio.AbstractEventLoop | None = getattr(_local, "loop", None)
-    if loop is not None and not loop.is_closed():
+    if loop is not None and not (loop._closed if type(loop) is _STANDARD_LOOP else loop.is_closed()):  # type: ignore[attr-defined]
         return loop
     loop = _current_loop()
     if loop is None or loop.is_closed():
@@ -76,7 +76,8 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
             "cymangum cannot be called from a running event loop: the handler drives its own loop "
             "(call it from synchronous code, e.g. through loop.run_in_executor)"
         )
-    if not (FAST_LOOP_ENABLED and type(loop) is _STANDARD_LOOP and not loop.get_debug()):
+    # The standard loop's _debug is read directly: this runs once per invocation.
+    if not (FAST_LOOP_ENABLED and type(loop) is _STANDARD_LOOP and not loop._debug):  # type: ignore[attr-defined]
         return loop.run_until_complete(coro)
     task = _drive(loop, coro)
     if task.done():
@@ -88,7 +89,8 @@ def _drive(loop: Any, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
     """Run ready callbacks with the loop marked running until the task is done or must wait for I/O."""
     old_hooks = sys.get_asyncgen_hooks()
     loop._thread_id = threading.get_ident()
-    sys.set_asyncgen_hooks(firstiter=loop._asyncgen_firstiter_hook, finalizer=loop._asyncgen_finalizer_hook)
+    # Positional: keyword arguments cost this call twice as much.
+    sys.set_asyncgen_hooks(loop._asyncgen_firstiter_hook, loop._asyncgen_finalizer_hook)
     events._set_running_loop(loop)
     try:
         ready = loop._ready
@@ -96,11 +98,11 @@ def _drive(loop: Any, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         task: asyncio.Task[T]
         if loop._task_factory is not None:
             task = loop.create_task(coro)
-        elif sys.version_info >= (3, 12) and not ready:
-            # 3.12+ tasks can take their first step when created, one loop callback less. Only when nothing
-            # else is ready, so that the step comes exactly where run_until_complete would run it; the app sees
-            # its running loop and current_task() either way.
-            task = asyncio.Task(coro, loop=loop, eager_start=True)
+        elif not ready:
+            # The task takes its first step now, one loop callback less. Only when nothing else is ready, so
+            # that the step comes exactly where run_until_complete would run it; the app sees its running loop
+            # and current_task() either way.
+            task = _eager_task(loop, coro)
         else:
             # The Task itself, as loop.create_task makes it when no task factory is set (one call less).
             task = asyncio.Task(coro, loop=loop)
@@ -124,3 +126,35 @@ def _drive(loop: Any, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         loop._thread_id = None
         sys.set_asyncgen_hooks(*old_hooks)
 
+
+
+if sys.version_info >= (3, 12):
+
+    def _eager_task(loop: Any, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        return asyncio.Task(coro, loop=loop, eager_start=True)
+
+else:
+
+    class _FirstStep:
+        """Stands in for loop.call_soon while a Task is created, to keep the step the Task schedules."""
+
+        __slots__ = ("callback", "args", "context")
+
+        def __call__(self, callback: Any, *args: Any, context: Any = None) -> None:
+            self.callback, self.args, self.context = callback, args, context
+
+    def _eager_task(loop: Any, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """3.12's eager_start for 3.10 and 3.11: the Task's first step is run now instead of being queued.
+
+        A Task schedules its first step with loop.call_soon, looked up on the loop; for the Task's constructor
+        only, an instance attribute stands in for it and keeps the step, which then runs in the Task's context
+        as the loop's Handle would run it. (Both Pythons only get security fixes: this cannot change under us.)
+        """
+        first_step = _FirstStep()
+        loop.call_soon = first_step
+        try:
+            task = asyncio.Task(coro, loop=loop)
+        finally:
+            del loop.call_soon
+        first_step.context.run(first_step.callback, *first_step.args)
+        return task

@@ -135,6 +135,13 @@ class Mangum:
                 self._aws_exact.adjust_scope(handler, scope)
         except MalformedEventError as exc:
             return _bad_request(handler, exc)
+        if self.lifespan == "off" and self.deadline_margin_ms is None:
+            # The usual case, with the cycle's own coroutine as the invocation's task: one coroutine less.
+            try:
+                cycle = HTTPCycle(scope, handler.body, self.reraise)
+            except MalformedEventError as exc:
+                return _bad_request(handler, exc)
+            return self._result(handler, _runner.run(cycle.run(self.app)))
         if self.lifespan == "off":
             return _runner.run(self._request(handler, scope))
         if self.lifespan_once:
@@ -148,10 +155,9 @@ class Mangum:
     async def _request(self, handler: LambdaHandler, scope: Any) -> dict[str, Any]:
         """The request: body, the app through the HTTP cycle, the result dict."""
         try:
-            body = handler.body
+            cycle = HTTPCycle(scope, handler.body, self.reraise)
         except MalformedEventError as exc:
             return _bad_request(handler, exc)
-        cycle = HTTPCycle(scope, body, self.reraise)
         if self.deadline_margin_ms is None:
             return self._result(handler, await cycle.run(self.app))
         response = await self._run_before_deadline(cycle, getattr(handler, "context", None))
