@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import mangum
+import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
@@ -84,6 +85,24 @@ def test_a_task_spawned_by_the_request_runs_before_shutdown_as_with_mangum() -> 
     assert ours == theirs == ["startup", "task", "shutdown"]
 
 
+def test_the_turn_before_shutdown_is_skipped_only_when_nothing_else_is_ready() -> None:
+    from cymangum import _runner
+
+    async def probe() -> list[bool]:
+        seen = [_runner.others_ready()]
+        asyncio.get_running_loop().call_soon(lambda: None)
+        seen.append(_runner.others_ready())
+        await asyncio.sleep(0)
+        seen.append(_runner.others_ready())
+        await asyncio.sleep(0.001)  # a timer: the rest runs under run_until_complete, which keeps every turn
+        seen.append(_runner.others_ready())
+        return seen
+
+    expected = [False, True, False, True] if _runner.FAST_LOOP_ENABLED else [True, True, True, True]
+    assert _runner.run(probe()) == expected
+    assert _runner.others_ready()
+
+
 def test_an_app_that_never_waits_is_driven_without_run_until_complete(monkeypatch: Any) -> None:
     from cymangum import _runner
 
@@ -111,8 +130,8 @@ def test_an_app_that_never_waits_is_driven_without_run_until_complete(monkeypatc
 
 
 def test_callbacks_and_spawned_tasks_run_in_mangums_order() -> None:
-    """The fast drive (with eager first steps on 3.12+) runs callbacks and tasks in the order Mangum's
-    run_until_complete gives: with and without a callback already queued before the invocation."""
+    """The fast drive (the task's first step taken at its creation) runs callbacks and tasks in the order
+    Mangum's run_until_complete gives: with and without a callback already queued before the invocation."""
     from cymangum import _runner
 
     def make_app(order: list[str]) -> Any:
@@ -154,6 +173,36 @@ def test_callbacks_and_spawned_tasks_run_in_mangums_order() -> None:
             assert orders[0] == orders[1], (queued_before, orders)
             assert orders[0][0 + queued_before] == "app: current task True, listed True"
             assert "grandchild" in orders[0]
+            assert "call_soon" not in vars(loop), "the loop keeps no stand-in for call_soon"
     finally:
         asyncio.set_event_loop(previous)
     assert all(task.done() for task in tasks)
+
+
+def test_a_failing_task_creation_leaves_the_loop_as_it_was() -> None:
+    from cymangum import _runner
+
+    loop = _runner.thread_loop()
+    with pytest.raises(TypeError):
+        _runner.run(object())  # type: ignore[arg-type]
+    assert "call_soon" not in vars(loop)
+    assert not loop.is_running() and asyncio._get_running_loop() is None
+
+
+def test_the_first_step_runs_in_the_tasks_own_context() -> None:
+    """As with run_until_complete: the app's context is a copy, its changes do not leak into the caller's."""
+    import contextvars
+
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="caller")
+    seen: list[str] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        seen.append(var.get())
+        var.set("app")
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    var.set("invoker")
+    for _ in range(2):
+        assert cymangum.Mangum(app, lifespan="off")(event(), None)["statusCode"] == 204
+    assert seen == ["invoker", "invoker"] and var.get() == "invoker"

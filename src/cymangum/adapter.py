@@ -195,8 +195,10 @@ class Mangum:
             scope.update({"state": lifespan_cycle.lifespan_state.copy()})
             return await self._request(handler, scope)
         finally:
-            # One loop turn before shutdown, as Mangum's separate loop runs give tasks the request spawned.
-            await asyncio.sleep(0)
+            # One loop turn before shutdown, as Mangum's separate loop runs give tasks the request spawned
+            # (skipped when there is nothing for it to run).
+            if _runner.others_ready():
+                await asyncio.sleep(0)
             await lifespan_cycle.shutdown()
 
     async def _invoke_first(self, handler: LambdaHandler, scope: Any) -> dict[str, Any]:
