@@ -23,7 +23,6 @@ from tests.conftest import load_impl
 pytestmark = [pytest.mark.c_extension, pytest.mark.one_impl]
 
 
-
 @functools.cache
 def compiled() -> ModuleType:
     """Imported at first use, not at collection, so that a pure-only run (--no-c-extensions) can collect."""
@@ -35,7 +34,9 @@ def compiled() -> ModuleType:
 
 any_text = st.text(max_size=30)  # includes non-ASCII and lone surrogates
 header_name = st.one_of(
-    st.sampled_from(["Host", "host", "X-Forwarded-Proto", "x-forwarded-port", "Cookie", "Content-Type", "X-Dup"]),
+    st.sampled_from(
+        ["Host", "host", "X-Forwarded-Proto", "x-forwarded-port", "Cookie", "Content-Type", "X-Dup"]
+    ),
     st.text(min_size=0, max_size=12),
 )
 host_value = st.one_of(
@@ -47,9 +48,15 @@ header_dict = st.dictionaries(header_name, header_value, max_size=6)
 multi_header_dict = st.dictionaries(
     header_name, st.one_of(st.lists(st.one_of(any_text, scalar), max_size=3), scalar), max_size=6
 )
-query_value = st.one_of(scalar, st.lists(st.one_of(any_text, scalar), max_size=3), st.dictionaries(any_text, any_text, max_size=2))
+query_value = st.one_of(
+    scalar, st.lists(st.one_of(any_text, scalar), max_size=3), st.dictionaries(any_text, any_text, max_size=2)
+)
 query_map = st.one_of(st.none(), st.dictionaries(any_text, query_value, max_size=5), scalar)
-path = st.one_of(st.sampled_from(["/", "", "/api/foo", "/api", "/apifoo/bar", "/foo%20bar/%2F", "/%E2%82%AC%zz"]), any_text, scalar)
+path = st.one_of(
+    st.sampled_from(["/", "", "/api/foo", "/api", "/apifoo/bar", "/foo%20bar/%2F", "/%E2%82%AC%zz"]),
+    any_text,
+    scalar,
+)
 base_path = st.sampled_from(["/", "", "api", "/api", "/api/", "test"])
 maybe_missing = st.one_of(st.just(KeyError), scalar)
 
@@ -68,7 +75,9 @@ def rest_events(draw: st.DrawFn) -> dict[str, Any]:
     _put(event, "path", draw(st.one_of(path, st.just(KeyError))))
     _put(event, "queryStringParameters", draw(st.one_of(query_map, st.just(KeyError))))
     _put(event, "multiValueQueryStringParameters", draw(st.one_of(query_map, st.just(KeyError))))
-    identity = draw(st.one_of(st.none(), st.fixed_dictionaries({"sourceIp": st.one_of(any_text, scalar)}), scalar))
+    identity = draw(
+        st.one_of(st.none(), st.fixed_dictionaries({"sourceIp": st.one_of(any_text, scalar)}), scalar)
+    )
     event["requestContext"] = draw(st.one_of(st.just({"identity": identity}), st.just({}), scalar))
     return event
 
@@ -102,7 +111,9 @@ def alb_events(draw: st.DrawFn) -> dict[str, Any]:
 
 
 edge_header_values = st.one_of(
-    st.lists(st.fixed_dictionaries({"key": any_text, "value": st.one_of(any_text, host_value, scalar)}), max_size=2),
+    st.lists(
+        st.fixed_dictionaries({"key": any_text, "value": st.one_of(any_text, host_value, scalar)}), max_size=2
+    ),
     scalar,
 )
 
@@ -110,8 +121,14 @@ edge_header_values = st.one_of(
 @st.composite
 def edge_events(draw: st.DrawFn) -> dict[str, Any]:
     request: dict[str, Any] = {}
-    names = st.one_of(st.sampled_from(["host", "cloudfront-forwarded-proto", "x-forwarded-port", "Host"]), any_text)
-    _put(request, "headers", draw(st.one_of(st.dictionaries(names, edge_header_values, max_size=4), maybe_missing)))
+    names = st.one_of(
+        st.sampled_from(["host", "cloudfront-forwarded-proto", "x-forwarded-port", "Host"]), any_text
+    )
+    _put(
+        request,
+        "headers",
+        draw(st.one_of(st.dictionaries(names, edge_header_values, max_size=4), maybe_missing)),
+    )
     _put(request, "method", draw(st.one_of(st.sampled_from(["GET", "POST"]), maybe_missing)))
     _put(request, "uri", draw(st.one_of(path, st.just(KeyError))))
     _put(request, "querystring", draw(st.one_of(any_text, maybe_missing)))
@@ -139,12 +156,24 @@ bodies = st.one_of(
 )
 
 header_bytes = st.one_of(
-    st.sampled_from([b"content-type", b"Content-Type", b"set-cookie", b"Set-Cookie", b"content-encoding", b"x-dup", b"X-DUP"]),
+    st.sampled_from(
+        [
+            b"content-type",
+            b"Content-Type",
+            b"set-cookie",
+            b"Set-Cookie",
+            b"content-encoding",
+            b"x-dup",
+            b"X-DUP",
+        ]
+    ),
     st.binary(max_size=10),
     st.text(max_size=10).map(lambda t: t.encode("utf-8", "surrogatepass")),
 )
 value_bytes = st.one_of(
-    st.sampled_from([b"text/html; charset=utf-8", b"application/json", b"image/png", b"gzip", b"identity", b" BR "]),
+    st.sampled_from(
+        [b"text/html; charset=utf-8", b"application/json", b"image/png", b"gzip", b"identity", b" BR "]
+    ),
     st.binary(max_size=20),
 )
 header_pair = st.one_of(
@@ -155,12 +184,21 @@ response_headers = st.one_of(
     st.lists(header_pair, max_size=8),
     st.lists(st.one_of(header_pair, st.tuples(any_text, any_text), st.just([b"a"]), scalar), max_size=3),
 )
-response_bodies = st.one_of(st.binary(max_size=300), st.text(max_size=50).map(lambda t: t.encode("utf-8", "surrogatepass")), st.just(b""), scalar)
+response_bodies = st.one_of(
+    st.binary(max_size=300),
+    st.text(max_size=50).map(lambda t: t.encode("utf-8", "surrogatepass")),
+    st.just(b""),
+    scalar,
+)
 mime_lists = st.one_of(
-    st.just(["text/", "application/json", "application/javascript", "application/xml", "application/vnd.api+json"]),
+    st.just(
+        ["text/", "application/json", "application/javascript", "application/xml", "application/vnd.api+json"]
+    ),
     st.lists(st.sampled_from(["text/", "json", "image/", "", "application/xml"]), max_size=4),
 )
-exclude_lists = st.lists(st.sampled_from(["content-type", "set-cookie", "x-dup", "X-DUP", "Set-cookie"]), max_size=3)
+exclude_lists = st.lists(
+    st.sampled_from(["content-type", "set-cookie", "x-dup", "X-DUP", "Set-cookie"]), max_size=3
+)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -207,7 +245,9 @@ def test_edge_scope(event: dict[str, Any]) -> None:
     assert_same("edge_request", event)
 
 
-@given(st.dictionaries(st.sampled_from(["queryStringParameters", "multiValueQueryStringParameters"]), query_map))
+@given(
+    st.dictionaries(st.sampled_from(["queryStringParameters", "multiValueQueryStringParameters"]), query_map)
+)
 def test_query_strings(event: dict[str, Any]) -> None:
     assert_same("apigw_query_string", event)
     if all(type(v) in (dict, type(None)) or not v for v in event.values()):
@@ -246,7 +286,9 @@ def test_http_v2_result(status: int, headers: Any, body: Any, mimes: list[str], 
 
 
 @given(st.integers(100, 599), response_headers, response_bodies, mime_lists, exclude_lists, st.booleans())
-def test_alb_result(status: int, headers: Any, body: Any, mimes: list[str], exclude: list[str], multi: bool) -> None:
+def test_alb_result(
+    status: int, headers: Any, body: Any, mimes: list[str], exclude: list[str], multi: bool
+) -> None:
     assert_same("alb_result", status, headers, body, mimes, exclude, multi)
 
 
@@ -260,7 +302,10 @@ def test_large_bodies(size: int) -> None:
     data = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
     encoded = base64.b64encode(data).decode()
     assert compiled().request_body(encoded, True) == _core_py.request_body(encoded, True) == data
-    assert compiled().encode_body(data, False) == _core_py.encode_body(data, False) == (encoded, bool(data)) or size == 0
+    assert (
+        compiled().encode_body(data, False) == _core_py.encode_body(data, False) == (encoded, bool(data))
+        or size == 0
+    )
     text = b"x" * size
     assert compiled().encode_body(text, True) == _core_py.encode_body(text, True)
 
@@ -281,7 +326,9 @@ def test_header_names_beyond_the_compiled_name_caches() -> None:
         response_headers = [[name.encode(), f"v{i}".encode()] for i, name in enumerate(names)]
         assert_same("rest_result", 200, response_headers, b"", ["text/"], [])
         assert_same("http_v2_result", 200, response_headers, b"", ["text/"], ["x-name-3"])
-    assert len(compiled().rest_scope(event, None, "/", False)["headers"]) == len({name.lower() for name in names})
+    assert len(compiled().rest_scope(event, None, "/", False)["headers"]) == len(
+        {name.lower() for name in names}
+    )
     result = compiled().rest_result(200, response_headers, b"", [], [])
     assert result["multiValueHeaders"] == {"x-name-7": ["v7", "v3001", "v3002"]}
     assert len(result["headers"]) == len({name.lower() for name in names}) - 1
@@ -304,7 +351,23 @@ def test_body_encoding_at_every_block_boundary(size: int) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    ["a G-k=", "aGk", "aGk==", "aGk=x", "====", "A===", "QQ==", "QR==", "QUI=", "QUJ=", "  aGk=  ", "aG\nk=", "é", b"aGk=", b"\xff"],
+    [
+        "a G-k=",
+        "aGk",
+        "aGk==",
+        "aGk=x",
+        "====",
+        "A===",
+        "QQ==",
+        "QR==",
+        "QUI=",
+        "QUJ=",
+        "  aGk=  ",
+        "aG\nk=",
+        "é",
+        b"aGk=",
+        b"\xff",
+    ],
 )
 def test_base64_leniency_matches_python(body: Any) -> None:
     assert_same("request_body", body, True)

@@ -168,7 +168,9 @@ def test_callbacks_and_spawned_tasks_run_in_mangums_order() -> None:
                     loop.call_soon(order.append, "queued before")
                 assert adapter.Mangum(make_app(order), lifespan="off")(event(), None)["statusCode"] == 204
                 order.append("returned")
-                loop.run_until_complete(asyncio.sleep(0.001))  # what is left runs now, before the next adapter
+                loop.run_until_complete(
+                    asyncio.sleep(0.001)
+                )  # what is left runs now, before the next adapter
                 orders.append(order)
             assert orders[0] == orders[1], (queued_before, orders)
             assert orders[0][0 + queued_before] == "app: current task True, listed True"

@@ -35,6 +35,7 @@ def _quote_plus(text: str) -> str:
 
     return quote_plus(text)
 
+
 # Content-Encoding values that leave the body as it is; anything else means encoded (binary) bytes.
 _IDENTITY_ENCODINGS = ("", "identity")
 

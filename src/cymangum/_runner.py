@@ -27,6 +27,7 @@ _local = threading.local()
 # threads drive at once, others_ready() may answer True where False would do, never the reverse.
 _driving_thread: int | None = None
 
+
 def _standard_loop_class() -> type[asyncio.AbstractEventLoop]:
     if sys.platform == "win32":  # pragma: no cover - Lambda is Linux
         return asyncio.ProactorEventLoop
@@ -39,9 +40,9 @@ def _standard_loop_class() -> type[asyncio.AbstractEventLoop]:
 _STANDARD_LOOP = _standard_loop_class()
 # Only on the Pythons whose asyncio internals it was checked against (3.14 changed how the current task is
 # tracked and could not be tested here); elsewhere every call takes run_until_complete.
-FAST_LOOP_ENABLED = (
-    os.environ.get("CYMANGUM_NO_FAST_LOOP", "") in ("", "0") and (3, 10) <= sys.version_info[:2] <= (3, 13)
-)
+FAST_LOOP_ENABLED = os.environ.get("CYMANGUM_NO_FAST_LOOP", "") in ("", "0") and (3, 10) <= sys.version_info[
+    :2
+] <= (3, 13)
 
 
 def thread_loop() -> asyncio.AbstractEventLoop:
@@ -115,7 +116,10 @@ def _drive(loop: Any, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
             # The task takes its first step now, one loop callback less. Only when nothing else is ready, so
             # that the step comes exactly where run_until_complete would run it; the app sees its running loop
             # and current_task() either way.
-            task = _eager_task(loop, coro)
+            if _HAS_EAGER_START:
+                task = asyncio.Task(coro, loop=loop, eager_start=True)  # type: ignore[call-arg,unused-ignore]
+            else:
+                task = _eager_task(loop, coro)
         else:
             # The Task itself, as loop.create_task makes it when no task factory is set (one call less).
             task = asyncio.Task(coro, loop=loop)
@@ -141,18 +145,13 @@ def _drive(loop: Any, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         sys.set_asyncgen_hooks(*old_hooks)
 
 
-
-if sys.version_info >= (3, 12):
-
-    def _eager_task(loop: Any, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
-        return asyncio.Task(coro, loop=loop, eager_start=True)
-
-else:
+_HAS_EAGER_START = sys.version_info >= (3, 12)
+if not _HAS_EAGER_START:
 
     class _FirstStep:
         """Stands in for loop.call_soon while a Task is created, to keep the step the Task schedules."""
 
-        __slots__ = ("callback", "args", "context")
+        __slots__ = ("args", "callback", "context")
 
         def __call__(self, callback: Any, *args: Any, context: Any = None) -> None:
             self.callback, self.args, self.context = callback, args, context

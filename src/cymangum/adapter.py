@@ -138,10 +138,10 @@ class Mangum:
         if self.lifespan == "off" and self.deadline_margin_ms is None:
             # The usual case, with the cycle's own coroutine as the invocation's task: one coroutine less.
             try:
-                cycle = HTTPCycle(scope, handler.body, self.reraise)
+                http_cycle = HTTPCycle(scope, handler.body, self.reraise)
             except MalformedEventError as exc:
                 return _bad_request(handler, exc)
-            return self._result(handler, _runner.run(cycle.run(self.app)))
+            return self._result(handler, _runner.run(http_cycle.run(self.app)))
         if self.lifespan == "off":
             return _runner.run(self._request(handler, scope))
         if self.lifespan_once:
@@ -183,7 +183,10 @@ class Mangum:
             await asyncio.wait((task,), timeout=min(margin / 2000, 1.0))
         logging.getLogger("mangum.http").error(
             "%s %s: the application did not answer within %d ms; answered with 504, %d ms before the Lambda timeout.",
-            cycle.scope.get("method"), cycle.scope.get("path"), max(remaining - margin, 0), margin,
+            cycle.scope.get("method"),
+            cycle.scope.get("path"),
+            max(remaining - margin, 0),
+            margin,
         )
         return None
 
@@ -279,7 +282,7 @@ def _not_an_http_request(event: dict[str, Any]) -> str | None:
 
 
 def _bad_request(handler: LambdaHandler, exc: MalformedEventError) -> dict[str, Any]:
-    logging.getLogger("mangum.http").warning("Malformed %s event answered with 400: %s", type(handler).__name__, exc)
+    logging.getLogger("mangum.http").warning(
+        "Malformed %s event answered with 400: %s", type(handler).__name__, exc
+    )
     return handler({**_BAD_REQUEST})
-
-

@@ -40,6 +40,7 @@ class HTTPCycleState(enum.Enum):
 # The cycle reads the states through module names: an enum member lookup costs as much as a Python call on 3.11.
 _REQUEST, _RESPONSE, _COMPLETE = HTTPCycleState
 
+
 def error_response() -> Response:
     """Mangum's 500 response, a new object each time."""
     return {"status": 500, "headers": [list(pair) for pair in _ERROR_HEADERS], "body": _ERROR_BODY}
@@ -106,7 +107,9 @@ class HTTPCycle(RequestReceiver):
                 # 500 page (Starlette sends one, then re-raises) does not hide the exception.
                 raise
             if self.state is _REQUEST:
-                await self.send({"type": "http.response.start", "status": 500, "headers": error_response()["headers"]})
+                await self.send(
+                    {"type": "http.response.start", "status": 500, "headers": error_response()["headers"]}
+                )
                 await self.send({"type": "http.response.body", "body": _ERROR_BODY})
             elif self.state is _RESPONSE:
                 self._fail()

@@ -16,7 +16,12 @@ if TYPE_CHECKING:
 
 _logger = logging.getLogger("mangum.lifespan")
 _LIFESPAN_MESSAGES = frozenset(
-    ("lifespan.startup.complete", "lifespan.shutdown.complete", "lifespan.startup.failed", "lifespan.shutdown.failed")
+    (
+        "lifespan.startup.complete",
+        "lifespan.shutdown.complete",
+        "lifespan.startup.failed",
+        "lifespan.shutdown.failed",
+    )
 )
 
 
