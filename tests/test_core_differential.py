@@ -229,6 +229,66 @@ def test_rest_scope(event: dict[str, Any], base: str, v1_of_http_api: bool) -> N
     assert_same("rest_scope", event, None, base, v1_of_http_api)
 
 
+@st.composite
+def rest_events_with_matching_multi_value_headers(draw: st.DrawFn) -> dict[str, Any]:
+    """As API Gateway sends them (multiValueHeaders has the names of headers, spelled alike), sometimes spoiled:
+    a name dropped, added, respelled or reordered, a value of the wrong type, names that collide in lowercase."""
+    headers = draw(st.dictionaries(header_name, any_text, min_size=1, max_size=6))
+    multi: dict[Any, Any] = {
+        name: draw(st.one_of(st.just([value]), st.lists(any_text, max_size=3)))
+        for name, value in headers.items()
+    }
+    spoil = draw(
+        st.sampled_from(["none", "none", "drop", "add", "respell", "reorder", "bad value", "scalar", "bad"])
+    )
+    first = next(iter(headers))
+    if spoil == "drop":
+        multi.pop(first)
+    elif spoil == "add":
+        multi[draw(header_name)] = [draw(any_text)]
+    elif spoil == "respell":
+        multi[first.swapcase() if first.swapcase() != first else first + "x"] = multi.pop(first)
+    elif spoil == "reorder":
+        multi = dict(reversed(list(multi.items())))
+    elif spoil == "bad value":
+        multi[first] = [*multi[first], draw(scalar)]
+    elif spoil == "scalar":
+        multi[first] = draw(scalar)
+    elif spoil == "bad":
+        headers[first] = draw(scalar)
+    return {
+        "resource": "/",
+        "headers": headers,
+        "multiValueHeaders": multi,
+        "httpMethod": "GET",
+        "path": "/",
+        "requestContext": {},
+    }
+
+
+@given(rest_events_with_matching_multi_value_headers(), st.booleans())
+def test_rest_scope_with_matching_multi_value_headers(event: dict[str, Any], v1_of_http_api: bool) -> None:
+    """The compiled core merges these in one pass when it can; the result (order included) and errors must be the
+    two passes' of the reference."""
+    assert_same("rest_scope", event, None, "/", v1_of_http_api)
+
+
+def test_rest_headers_colliding_in_lowercase_keep_the_reference_order() -> None:
+    event = {
+        "resource": "/",
+        "headers": {"X-A": "1", "Host": "h1", "x-a": "2", "host": "h2"},
+        "multiValueHeaders": {"host": ["m2"], "x-a": ["a2"], "Host": ["m1"], "X-A": ["a1", "b1"]},
+        "httpMethod": "GET",
+        "path": "/",
+        "requestContext": {},
+    }
+    assert_same("rest_scope", event, None, "/", False)
+    assert compiled().rest_scope(event, None, "/", False)["headers"] == [
+        [b"x-a", b"a1, b1"],
+        [b"host", b"m1"],
+    ]
+
+
 @given(v2_events(), base_path)
 def test_http_v2_scope(event: dict[str, Any], base: str) -> None:
     assert_same("http_v2_scope", event, None, base)

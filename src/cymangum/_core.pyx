@@ -468,6 +468,43 @@ cdef void _merge_multi_value_headers(dict headers, dict multi) except *:
             headers[_lower(<str>name)] = ""
 
 
+cdef object _merge_matching(dict single, dict multi):
+    """REST headers merged in one pass, for the usual event: every name of headers is in multiValueHeaders with
+    the same spelling, as many of them, all values strings, no two names equal once lowercased. Then the result
+    is the two passes' (the same keys in the same order, each with its joined list); otherwise None, and the two
+    passes run (and raise what they raise)."""
+    cdef dict out = {}
+    for name, value in single.items():
+        if type(name) is not str or type(value) is not str:
+            return None
+        values = multi.get(name)
+        if type(values) is not list:
+            return None
+        for item in <list>values:
+            if type(item) is not str:
+                return None
+        out[_lower(<str>name)] = (<list>values)[0] if len(<list>values) == 1 else ", ".join(<list>values)
+    if len(out) != len(single):
+        return None
+    return out
+
+
+cdef dict _rest_headers(dict event):
+    """The REST request headers: lowercased, then merged with multiValueHeaders (SPEC 3.1)."""
+    cdef dict single = _mapping(event, "headers")
+    multi = event.get("multiValueHeaders")
+    if type(multi) is dict and len(<dict>multi) == len(single) and single:
+        merged = _merge_matching(single, <dict>multi)
+        if merged is not None:
+            return <dict>merged
+    cdef dict headers = _lowercase_headers(single)
+    if multi:
+        if type(multi) is not dict:
+            raise MalformedEventError(f"'multiValueHeaders' must be an object, not {type(multi).__name__}")
+        _merge_multi_value_headers(headers, <dict>multi)
+    return headers
+
+
 cdef inline list _encode_pair(str name, str value):
     try:
         return [_encode_name(name), value.encode("utf-8")]
@@ -517,12 +554,7 @@ cdef dict _request_context(dict event):
 
 
 def rest_scope(dict event, context, str base_path, bint v1_of_http_api):
-    cdef dict headers = _lowercase_headers(_mapping(event, "headers"))
-    multi = event.get("multiValueHeaders")
-    if multi:
-        if type(multi) is not dict:
-            raise MalformedEventError(f"'multiValueHeaders' must be an object, not {type(multi).__name__}")
-        _merge_multi_value_headers(headers, <dict>multi)
+    cdef dict headers = _rest_headers(event)
     cdef str method = _text(event, "httpMethod")
     cdef str path = _strip_path(_text(event, "path"), base_path)
     identity = _request_context(event).get("identity")
