@@ -289,6 +289,18 @@ def test_rest_headers_colliding_in_lowercase_keep_the_reference_order() -> None:
     ]
 
 
+@pytest.mark.parametrize("port", ["2200000000", "99999999999999999999", "-3000000000"])
+def test_ports_beyond_a_c_int_are_the_references_big_ints(port: str) -> None:
+    """Found by the test above under ASan: the compiled core converted ports to a C int (OverflowError)."""
+    for host in ({"host": "example.com", "x-forwarded-port": port}, {"host": f"example.com:{port}"}):
+        event = {"resource": "/", "headers": host, "httpMethod": "GET", "path": "/", "requestContext": {}}
+        assert_same("rest_scope", event, None, "/", False)
+        assert compiled().rest_scope(event, None, "/", False)["server"] == ("example.com", int(port))
+        assert_same(
+            "http_v2_scope", {**event, "requestContext": {"http": {"method": "GET", "path": "/"}}}, None, "/"
+        )
+
+
 @given(v2_events(), base_path)
 def test_http_v2_scope(event: dict[str, Any], base: str) -> None:
     assert_same("http_v2_scope", event, None, base)

@@ -516,7 +516,9 @@ cdef list _asgi_headers(dict headers):
     return [_encode_pair(name, value) for name, value in headers.items()]
 
 
-cdef int _port(object value) except? -1:
+cdef object _port(object value):
+    # A Python int, not a C int: a port text beyond 2**31 is Mangum's (and the twin's) big int, not an
+    # OverflowError.
     try:
         return int(value)
     except (TypeError, ValueError) as exc:
