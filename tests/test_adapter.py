@@ -29,10 +29,7 @@ EDGE_EVENT = {
     "Records": [
         {
             "cf": {
-                "config": {
-                    "distributionDomainName": "d111111abcdef8.cloudfront.net",
-                    "eventType": "origin-request",
-                },
+                "config": {"distributionDomainName": "d111111abcdef8.cloudfront.net", "eventType": "origin-request"},
                 "request": {
                     "clientIp": "203.0.113.178",
                     "headers": {"host": [{"key": "Host", "value": "d111111abcdef8.cloudfront.net"}]},
@@ -67,13 +64,7 @@ def test_invalid_lifespan_message_is_mangums() -> None:
 
 
 def test_removed_mangum_parameters_are_rejected() -> None:
-    for name in (
-        "enable_lifespan",
-        "log_level",
-        "dsn",
-        "api_gateway_endpoint_url",
-        "api_gateway_region_name",
-    ):
+    for name in ("enable_lifespan", "log_level", "dsn", "api_gateway_endpoint_url", "api_gateway_region_name"):
         with pytest.raises(TypeError):
             Mangum(echo_app, **{name: None})  # type: ignore[arg-type]
 
@@ -87,13 +78,7 @@ def test_text_mime_types_replace_and_TEXT_MIME_TYPES_adds() -> None:
 
 def test_config_is_read_at_call_time() -> None:
     async def yaml_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [[b"content-type", b"application/x-yaml"]],
-            }
-        )
+        await send({"type": "http.response.start", "status": 200, "headers": [[b"content-type", b"application/x-yaml"]]})
         await send({"type": "http.response.body", "body": b"a: 1"})
 
     handler = Mangum(yaml_app, lifespan="off")
@@ -102,9 +87,7 @@ def test_config_is_read_at_call_time() -> None:
     assert handler(load("go/apigw-request.json"), None)["body"] == "a: 1"
 
 
-@pytest.mark.parametrize(
-    "event", [{}, [], {"Records": []}, {"Records": [{"eventSource": "aws:sqs"}]}, None, "x"]
-)
+@pytest.mark.parametrize("event", [{}, [], {"Records": []}, {"Records": [{"eventSource": "aws:sqs"}]}, None, "x"])
 def test_unrecognized_events_raise_a_runtime_error_naming_what_was_seen(event: Any) -> None:
     with pytest.raises(UnrecognizedEventError) as info:
         Mangum(echo_app, lifespan="off")(event, None)
@@ -128,10 +111,7 @@ MALFORMED = [
     ("go/apigw-request.json", lambda e: e.update(path=None)),
     ("go/apigw-request.json", lambda e: e.update(headers={"Host": None})),
     ("go/apigw-request.json", lambda e: e.update(headers=["a"])),
-    (
-        "go/apigw-request.json",
-        lambda e: e.update(headers={"Host": "example.com:port"}, multiValueHeaders=None),
-    ),
+    ("go/apigw-request.json", lambda e: e.update(headers={"Host": "example.com:port"}, multiValueHeaders=None)),
     ("go/apigw-request.json", lambda e: e.update(body="aGk", isBase64Encoded=True)),
     ("powertools/apiGatewayProxyV2Event.json", lambda e: e["requestContext"].pop("http")),
     ("powertools/apiGatewayProxyV2Event.json", lambda e: e.update(rawQueryString=5)),
@@ -215,9 +195,7 @@ def test_binary_request_and_response_bodies_round_trip() -> None:
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         message = await receive()
-        await send(
-            {"type": "http.response.start", "status": 200, "headers": [[b"content-type", b"image/png"]]}
-        )
+        await send({"type": "http.response.start", "status": 200, "headers": [[b"content-type", b"image/png"]]})
         await send({"type": "http.response.body", "body": message["body"][:1000], "more_body": True})
         await send({"type": "http.response.body", "body": message["body"][1000:]})
 
@@ -285,11 +263,7 @@ def test_a_thread_without_a_loop_gets_one_at_construction() -> None:
 
     def construct() -> None:
         Mangum(echo_app)
-        loop = (
-            asyncio.get_event_loop_policy().get_event_loop()
-            if hasattr(asyncio, "get_event_loop_policy")
-            else None
-        )
+        loop = asyncio.get_event_loop_policy().get_event_loop() if hasattr(asyncio, "get_event_loop_policy") else None
         found.append(loop)
         if loop is not None:
             loop.close()

@@ -256,16 +256,12 @@ HTTP_CASES += [
     # Binary responses (base64 in the result) for each result shape.
     Case("rest-v1:binary", lambda: _with_path(load_event("go/apigw-request.json"), "/download.bin")),
     Case(
-        "http-v1:binary",
-        lambda: _with_path(load_event("powertools/apiGatewayProxyEvent.json"), "/download.bin"),
+        "http-v1:binary", lambda: _with_path(load_event("powertools/apiGatewayProxyEvent.json"), "/download.bin")
     ),
     Case(
-        "http-v2:binary",
-        lambda: _with_path(load_event("powertools/apiGatewayProxyV2Event.json"), "/download.bin"),
+        "http-v2:binary", lambda: _with_path(load_event("powertools/apiGatewayProxyV2Event.json"), "/download.bin")
     ),
-    Case(
-        "function-url:binary", lambda: _with_path(load_event("go/lambda-urls-request.json"), "/download.bin")
-    ),
+    Case("function-url:binary", lambda: _with_path(load_event("go/lambda-urls-request.json"), "/download.bin")),
     Case("alb:binary", lambda: _with_path(load_event("powertools/albEvent.json"), "/download.bin")),
     Case(
         "alb-multi-value:binary",

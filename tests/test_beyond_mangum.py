@@ -29,13 +29,7 @@ from tests.events import load_event as load
 
 def rest_event(path: str) -> dict[str, Any]:
     event = load("go/apigw-request.json")
-    event.update(
-        path=path,
-        httpMethod="GET",
-        multiValueQueryStringParameters=None,
-        queryStringParameters=None,
-        body=None,
-    )
+    event.update(path=path, httpMethod="GET", multiValueQueryStringParameters=None, queryStringParameters=None, body=None)
     return event
 
 
@@ -180,9 +174,7 @@ def test_shutdown_runs_at_interpreter_exit() -> None:
         handler(json.load(open({str(EVENTS / "go/apigw-request.json")!r})), None)
         """
     )
-    result = subprocess.run(
-        [sys.executable, "-W", "error", "-c", script], capture_output=True, text=True, timeout=60
-    )
+    result = subprocess.run([sys.executable, "-W", "error", "-c", script], capture_output=True, text=True, timeout=60)
     assert result.stdout.split() == ["startup", "shutdown"], result.stderr
     assert result.returncode == 0
 
@@ -249,9 +241,7 @@ def test_alb_client_and_status_description() -> None:
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         seen.append(scope["client"])
-        await send(
-            {"type": "http.response.start", "status": 404, "headers": [[b"content-type", b"text/plain"]]}
-        )
+        await send({"type": "http.response.start", "status": 404, "headers": [[b"content-type", b"text/plain"]]})
         await send({"type": "http.response.body", "body": b"no"})
 
     result = Mangum(app, lifespan="off", aws_exact=True)(event, None)
@@ -366,7 +356,5 @@ def test_install_makes_mangum_imports_resolve_to_cymangum() -> None:
         print("ok")
         """
     )
-    result = subprocess.run(
-        [sys.executable, "-W", "error", "-c", script], capture_output=True, text=True, timeout=60
-    )
+    result = subprocess.run([sys.executable, "-W", "error", "-c", script], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "ok", result.stderr

@@ -31,8 +31,7 @@ def test_both_modules_export_the_same_public_names() -> None:
         return {
             name
             for name in dir(module)
-            if not name.startswith("_")
-            and getattr(getattr(module, name), "__module__", None) == module.__name__
+            if not name.startswith("_") and getattr(getattr(module, name), "__module__", None) == module.__name__
         }
 
     assert public(compiled) == public(_core_py) == set(core.NAMES)
@@ -66,11 +65,7 @@ def test_import_cymangum_imports_only_the_standard_library_and_the_core() -> Non
     new = out.stdout.split()
     stdlib = sys.stdlib_module_names
     # Cython registers its shared runtime modules (cython_runtime, _cython_X_Y_Z) when the core loads.
-    foreign = [
-        m
-        for m in new
-        if m.split(".")[0] not in stdlib and m.split(".")[0] != "cymangum" and "cython" not in m
-    ]
+    foreign = [m for m in new if m.split(".")[0] not in stdlib and m.split(".")[0] != "cymangum" and "cython" not in m]
     assert foreign == []
     assert not any(m.startswith(("cymangum.cli", "cymangum.demo", "cymangum.runtime")) for m in new)
     assert "orjson" not in new
@@ -85,12 +80,6 @@ def test_the_cold_import_path_is_lean() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     new = set(out.stdout.split())
-    assert not new & {
-        "urllib.parse",
-        "cymangum.aws_exact",
-        "cymangum.types",
-        "cymangum.handlers.utils",
-        "http",
-    }
+    assert not new & {"urllib.parse", "cymangum.aws_exact", "cymangum.types", "cymangum.handlers.utils", "http"}
     if core.COMPILED:
         assert "cymangum._core_py" not in new

@@ -20,18 +20,8 @@ pytestmark = pytest.mark.one_impl
 
 VERSION = "0.22.0"
 ALIASED = [
-    "",
-    ".adapter",
-    ".exceptions",
-    ".types",
-    ".handlers",
-    ".handlers.alb",
-    ".handlers.api_gateway",
-    ".handlers.lambda_at_edge",
-    ".handlers.utils",
-    ".protocols",
-    ".protocols.http",
-    ".protocols.lifespan",
+    "", ".adapter", ".exceptions", ".types", ".handlers", ".handlers.alb", ".handlers.api_gateway",
+    ".handlers.lambda_at_edge", ".handlers.utils", ".protocols", ".protocols.http", ".protocols.lifespan",
 ]
 ALIAS_CONFTEST = f"""
 import importlib, sys
@@ -47,27 +37,14 @@ def suite_dir() -> Path:
     if not sdist.exists():
         cache.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--no-deps",
-                "--no-binary",
-                ":all:",
-                f"mangum=={VERSION}",
-                "-d",
-                str(cache),
-            ],
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+             f"mangum=={VERSION}", "-d", str(cache)],
             check=True,
         )
     run = cache / "run"
     if not (run / "conftest.py").exists():
         with tarfile.open(sdist) as archive:
-            members = [
-                m for m in archive.getmembers() if m.name.split("/")[1:2] in (["tests"], ["pyproject.toml"])
-            ]
+            members = [m for m in archive.getmembers() if m.name.split("/")[1:2] in (["tests"], ["pyproject.toml"])]
             archive.extractall(cache, members=members, filter="data")
         extracted = cache / f"mangum-{VERSION}"
         run.mkdir(exist_ok=True)
@@ -82,29 +59,13 @@ def suite_dir() -> Path:
 def test_mangum_own_test_suite_passes(suite_dir: Path, implementation: str) -> None:
     import cymangum
 
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(
-            [str(Path(cymangum.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]
-        ),
-    }
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(cymangum.__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
     env.pop("CYMANGUM_NO_EXTENSIONS", None)
     env["CYMANGUM_NO_EXTENSIONS" if implementation == "pure" else "CYMANGUM_REQUIRE_EXTENSIONS"] = "1"
     check = "import cymangum.core as c, sys; sys.exit(0 if c.COMPILED == (sys.argv[1] == 'compiled') else 1)"
     subprocess.run([sys.executable, "-c", check, implementation], env=env, check=True, cwd=suite_dir)
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            "-k",
-            "not real_lambda",
-            "-W",
-            "error",
-        ],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-k", "not real_lambda", "-W", "error"],
         cwd=suite_dir,
         env=env,
         capture_output=True,

@@ -27,9 +27,7 @@ def respond(status: Any, headers: list[Any]) -> Any:
 
 
 @pytest.mark.parametrize("bad", [b"a\r\nSet-Cookie: injected=1", b"a\nb", b"a\rb", b"a\x00b"])
-def test_headers_with_cr_lf_or_nul_are_dropped_with_a_warning(
-    bad: bytes, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_headers_with_cr_lf_or_nul_are_dropped_with_a_warning(bad: bytes, caplog: pytest.LogCaptureFixture) -> None:
     headers = [[b"content-type", b"text/plain"], [b"x-echo", bad], [b"x-fine", b"1"], [b"x-" + bad, b"v"]]
     result = Mangum(respond(200, headers), lifespan="off")(rest_event(), None)
     assert result["statusCode"] == 200 and result["body"] == "ok"
@@ -52,9 +50,7 @@ def test_valid_statuses_pass_through_unchanged_as_with_mangum(status: Any) -> No
 
 def context(remaining_ms: int) -> LambdaContext:
     deadline = int(time.time() * 1000) + remaining_ms
-    return LambdaContext(
-        "request-id", None, None, deadline, "arn:aws:lambda:us-east-1:123456789012:function:f"
-    )
+    return LambdaContext("request-id", None, None, deadline, "arn:aws:lambda:us-east-1:123456789012:function:f")
 
 
 def slow_app(seconds: float, record: list[str]) -> Any:
@@ -64,17 +60,13 @@ def slow_app(seconds: float, record: list[str]) -> Any:
         except asyncio.CancelledError:
             record.append("cancelled")
             raise
-        await send(
-            {"type": "http.response.start", "status": 200, "headers": [[b"content-type", b"text/plain"]]}
-        )
+        await send({"type": "http.response.start", "status": 200, "headers": [[b"content-type", b"text/plain"]]})
         await send({"type": "http.response.body", "body": b"late"})
 
     return app
 
 
-def test_deadline_margin_answers_504_before_lambda_kills_the_function(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+def test_deadline_margin_answers_504_before_lambda_kills_the_function(caplog: pytest.LogCaptureFixture) -> None:
     record: list[str] = []
     handler = Mangum(slow_app(5, record), lifespan="off", deadline_margin_ms=200)
     started = time.monotonic()

@@ -45,11 +45,7 @@ class ScriptedServer:
                         if not line:
                             return
                         head += line
-                    lengths = [
-                        int(h.split(b":")[1])
-                        for h in head.split(b"\r\n")
-                        if h.lower().startswith(b"content-length")
-                    ]
+                    lengths = [int(h.split(b":")[1]) for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")]
                     length = lengths[0] if lengths else 0
                     body = rfile.read(length)
                     if b"transfer-encoding: chunked" in head.lower():
@@ -92,9 +88,7 @@ def serve() -> Iterator[Callable[[list[Script]], ScriptedServer]]:
 OK = b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\nok"
 
 
-def test_keep_alive_content_length_and_chunked_with_trailers(
-    serve: Callable[[list[Script]], ScriptedServer],
-) -> None:
+def test_keep_alive_content_length_and_chunked_with_trailers(serve: Callable[[list[Script]], ScriptedServer]) -> None:
     chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nT: x\r\n\r\n"
     server = serve([[OK, chunked, OK]])
     client = RuntimeAPIClient(server.address)
@@ -102,13 +96,7 @@ def test_keep_alive_content_length_and_chunked_with_trailers(
     second = client.request("GET", "/invocation/next")
     third = client.request("POST", "/invocation/2/error", b"x")
     client.close()
-    assert (first.status, first.body, second.status, second.body, third.status) == (
-        202,
-        b"ok",
-        200,
-        b"abcde",
-        202,
-    )
+    assert (first.status, first.body, second.status, second.body, third.status) == (202, b"ok", 200, b"abcde", 202)
     assert second.headers["x-a"] == "1" and server.connections == 1
     assert server.requests[0].startswith(b"POST /2018-06-01/runtime/invocation/1/response HTTP/1.1\r\n")
     assert b"Content-Length: 7\r\n" in server.requests[0] and server.requests[0].endswith(b'\r\n\r\n{"a":1}')

@@ -35,7 +35,6 @@ def _quote_plus(text: str) -> str:
 
     return quote_plus(text)
 
-
 # Content-Encoding values that leave the body as it is; anything else means encoded (binary) bytes.
 _IDENTITY_ENCODINGS = ("", "identity")
 

@@ -36,9 +36,7 @@ def handle_base64_response_body(
     body: bytes, headers: dict[str, str], text_mime_types: list[str]
 ) -> tuple[str, bool]:
     """(body, isBase64Encoded) from the content type (substring rule) and content encoding."""
-    text = core.is_text_body(
-        headers.get("content-type", ""), headers.get("content-encoding", ""), text_mime_types
-    )
+    text = core.is_text_body(headers.get("content-type", ""), headers.get("content-encoding", ""), text_mime_types)
     return core.encode_body(body, text)
 
 
@@ -55,3 +53,4 @@ __all__ = [
     "maybe_encode_body",
     "strip_api_gateway_path",
 ]
+
