@@ -3,8 +3,9 @@
 One loop per thread, created once and never closed, so loop-bound clients survive between invocations (users
 rely on this, see SPEC 7.2). `run()` first tries a fast drive: the loop is marked running exactly as
 `run_forever` marks it, and ready callbacks are run without polling the selector, which is what an app that
-never waits on I/O or timers needs. As soon as nothing is ready but the task is not done (the app waits on a
-socket or a timer), the same task is handed to `run_until_complete`, which does the rest the ordinary way.
+never waits on I/O or timers needs; when nothing else is ready, the task takes its first step as it is created
+(eager start). As soon as nothing is ready but the task is not done (the app waits on a socket or a timer),
+the same task is handed to `run_until_complete`, which does the rest the ordinary way.
 Anything unusual (another loop class, debug mode, an unknown Python) goes straight to `run_until_complete`.
 CYMANGUM_NO_FAST_LOOP=1 turns the fast drive off.
 """
