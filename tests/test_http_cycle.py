@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Any
 
 import mangum
@@ -189,6 +190,24 @@ def test_a_failing_task_creation_leaves_the_loop_as_it_was() -> None:
         _runner.run(object())  # type: ignore[arg-type]
     assert "call_soon" not in vars(loop)
     assert not loop.is_running() and asyncio._get_running_loop() is None
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="3.12+ create the task with eager_start=True")
+def test_the_call_soon_stand_in_keeps_the_first_call_and_passes_on_the_others() -> None:
+    """3.10/3.11: a finalizer run by a garbage collection inside the Task's constructor may call loop.call_soon
+    too; that call must reach the loop, not replace the Task's step."""
+    from cymangum import _runner
+
+    loop = _runner.thread_loop()
+    calls: list[str] = []
+    stand_in = _runner._FirstStep()
+    stand_in.loop = loop
+    assert stand_in(calls.append, "step") is None
+    handle = stand_in(calls.append, "other")
+    assert (stand_in.callback, stand_in.args) == (calls.append, ("step",))
+    assert handle in loop._ready
+    loop.run_until_complete(asyncio.sleep(0))
+    assert calls == ["other"]
 
 
 def test_the_first_step_runs_in_the_tasks_own_context() -> None:

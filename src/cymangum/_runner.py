@@ -150,12 +150,20 @@ _HAS_EAGER_START = sys.version_info >= (3, 12)
 if not _HAS_EAGER_START:
 
     class _FirstStep:
-        """Stands in for loop.call_soon while a Task is created, to keep the step the Task schedules."""
+        """Stands in for loop.call_soon while a Task is created, to keep the step the Task schedules.
 
-        __slots__ = ("args", "callback", "context")
+        Only the first call is kept: any other one (a finalizer that a garbage collection runs in the middle of
+        the constructor could call loop.call_soon) goes to the loop's own call_soon, so nothing is lost.
+        """
 
-        def __call__(self, callback: Any, *args: Any, context: Any = None) -> None:
+        callback: Any = None  # until the first call (a class default: no __init__ call per invocation)
+        loop: Any
+
+        def __call__(self, callback: Any, *args: Any, context: Any = None) -> Any:
+            if self.callback is not None:
+                return _STANDARD_LOOP.call_soon(self.loop, callback, *args, context=context)
             self.callback, self.args, self.context = callback, args, context
+            return None
 
     def _eager_task(loop: Any, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         """3.12's eager_start for 3.10 and 3.11: the Task's first step is run now instead of being queued.
@@ -165,10 +173,12 @@ if not _HAS_EAGER_START:
         as the loop's Handle would run it. (Both Pythons only get security fixes: this cannot change under us.)
         """
         first_step = _FirstStep()
+        first_step.loop = loop
         loop.call_soon = first_step
         try:
             task = asyncio.Task(coro, loop=loop)
         finally:
             del loop.call_soon
-        first_step.context.run(first_step.callback, *first_step.args)
+        if first_step.callback is not None:
+            first_step.context.run(first_step.callback, *first_step.args)
         return task
