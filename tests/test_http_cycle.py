@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import sys
 from typing import Any
 
@@ -202,17 +203,17 @@ def test_the_call_soon_stand_in_keeps_the_first_call_and_passes_on_the_others() 
     calls: list[str] = []
     stand_in = _runner._FirstStep()
     stand_in.loop = loop
-    assert stand_in(calls.append, "step") is None
-    handle = stand_in(calls.append, "other")
+    before = stand_in(calls.append, "no context")  # not a Task's call: passed on
+    assert stand_in(calls.append, "step", context=contextvars.copy_context()) is None
+    after = stand_in(calls.append, "other", context=contextvars.copy_context())
     assert (stand_in.callback, stand_in.args) == (calls.append, ("step",))
-    assert handle in loop._ready
+    assert before in loop._ready and after in loop._ready
     loop.run_until_complete(asyncio.sleep(0))
-    assert calls == ["other"]
+    assert calls == ["no context", "other"]
 
 
 def test_the_first_step_runs_in_the_tasks_own_context() -> None:
     """As with run_until_complete: the app's context is a copy, its changes do not leak into the caller's."""
-    import contextvars
 
     var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="caller")
     seen: list[str] = []

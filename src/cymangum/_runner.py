@@ -160,7 +160,8 @@ if not _HAS_EAGER_START:
         loop: Any
 
         def __call__(self, callback: Any, *args: Any, context: Any = None) -> Any:
-            if self.callback is not None:
+            # The Task's own call always passes the Task's context.
+            if self.callback is not None or context is None:
                 return _STANDARD_LOOP.call_soon(self.loop, callback, *args, context=context)
             self.callback, self.args, self.context = callback, args, context
             return None
