@@ -229,6 +229,13 @@ def test_rest_scope(event: dict[str, Any], base: str, v1_of_http_api: bool) -> N
     assert_same("rest_scope", event, None, base, v1_of_http_api)
 
 
+def _rest_event(headers: Any, multi: Any = KeyError) -> dict[str, Any]:
+    """A REST event that is valid apart from its headers (multiValueHeaders left out unless given)."""
+    event: dict[str, Any] = {"resource": "/", "headers": headers, "httpMethod": "GET", "path": "/", "requestContext": {}}
+    _put(event, "multiValueHeaders", multi)
+    return event
+
+
 @st.composite
 def rest_events_with_matching_multi_value_headers(draw: st.DrawFn) -> dict[str, Any]:
     """As API Gateway sends them (multiValueHeaders has the names of headers, spelled alike), sometimes spoiled:
@@ -256,14 +263,7 @@ def rest_events_with_matching_multi_value_headers(draw: st.DrawFn) -> dict[str, 
         multi[first] = draw(scalar)
     elif spoil == "bad":
         headers[first] = draw(scalar)
-    return {
-        "resource": "/",
-        "headers": headers,
-        "multiValueHeaders": multi,
-        "httpMethod": "GET",
-        "path": "/",
-        "requestContext": {},
-    }
+    return _rest_event(headers, multi)
 
 
 @given(rest_events_with_matching_multi_value_headers(), st.booleans())
@@ -274,14 +274,10 @@ def test_rest_scope_with_matching_multi_value_headers(event: dict[str, Any], v1_
 
 
 def test_rest_headers_colliding_in_lowercase_keep_the_reference_order() -> None:
-    event = {
-        "resource": "/",
-        "headers": {"X-A": "1", "Host": "h1", "x-a": "2", "host": "h2"},
-        "multiValueHeaders": {"host": ["m2"], "x-a": ["a2"], "Host": ["m1"], "X-A": ["a1", "b1"]},
-        "httpMethod": "GET",
-        "path": "/",
-        "requestContext": {},
-    }
+    event = _rest_event(
+        {"X-A": "1", "Host": "h1", "x-a": "2", "host": "h2"},
+        {"host": ["m2"], "x-a": ["a2"], "Host": ["m1"], "X-A": ["a1", "b1"]},
+    )
     assert_same("rest_scope", event, None, "/", False)
     assert compiled().rest_scope(event, None, "/", False)["headers"] == [
         [b"x-a", b"a1, b1"],
@@ -293,7 +289,7 @@ def test_rest_headers_colliding_in_lowercase_keep_the_reference_order() -> None:
 def test_ports_beyond_a_c_int_are_the_references_big_ints(port: str) -> None:
     """Found by the test above under ASan: the compiled core converted ports to a C int (OverflowError)."""
     for host in ({"host": "example.com", "x-forwarded-port": port}, {"host": f"example.com:{port}"}):
-        event = {"resource": "/", "headers": host, "httpMethod": "GET", "path": "/", "requestContext": {}}
+        event = _rest_event(host)
         assert_same("rest_scope", event, None, "/", False)
         assert compiled().rest_scope(event, None, "/", False)["server"] == ("example.com", int(port))
         assert_same(

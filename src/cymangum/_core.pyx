@@ -455,6 +455,11 @@ cdef dict _lowercase_headers(dict headers):
     return out
 
 
+cdef inline str _joined(list values):
+    """", ".join(values); the usual single value is its own join (str.join returns a lone str item itself)."""
+    return <str>values[0] if len(values) == 1 else ", ".join(values)
+
+
 cdef void _merge_multi_value_headers(dict headers, dict multi) except *:
     for name, values in multi.items():
         if type(name) is not str:
@@ -462,8 +467,7 @@ cdef void _merge_multi_value_headers(dict headers, dict multi) except *:
         if type(values) is list:
             for value in <list>values:
                 _header_value(name, value)
-            # The usual single value is its own join (str.join returns a lone str item itself).
-            headers[_lower(<str>name)] = (<list>values)[0] if len(<list>values) == 1 else ", ".join(<list>values)
+            headers[_lower(<str>name)] = _joined(<list>values)
         else:
             headers[_lower(<str>name)] = ""
 
@@ -483,7 +487,7 @@ cdef object _merge_matching(dict single, dict multi):
         for item in <list>values:
             if type(item) is not str:
                 return None
-        out[_lower(<str>name)] = (<list>values)[0] if len(<list>values) == 1 else ", ".join(<list>values)
+        out[_lower(<str>name)] = _joined(<list>values)
     if len(out) != len(single):
         return None
     return out

@@ -41,9 +41,9 @@ def _standard_loop_class() -> type[asyncio.AbstractEventLoop]:
 _STANDARD_LOOP = _standard_loop_class()
 # Only on the Pythons whose asyncio internals it was checked against (3.14 changed how the current task is
 # tracked and could not be tested here); elsewhere every call takes run_until_complete.
-FAST_LOOP_ENABLED = os.environ.get("CYMANGUM_NO_FAST_LOOP", "") in ("", "0") and (3, 10) <= sys.version_info[
-    :2
-] <= (3, 13)
+FAST_LOOP_ENABLED = (
+    os.environ.get("CYMANGUM_NO_FAST_LOOP", "") in ("", "0") and (3, 10) <= sys.version_info[:2] <= (3, 13)
+)
 
 
 def thread_loop() -> asyncio.AbstractEventLoop:

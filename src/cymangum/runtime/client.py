@@ -35,6 +35,11 @@ class Response:
         self.headers = headers  # lower-cased names
         self.body = body
 
+    @property
+    def closes_connection(self) -> bool:
+        """The server said it closes the connection after this response."""
+        return self.headers.get("connection", "").lower() == "close"
+
 
 def _parse_response() -> Generator[int, bytes, Response]:
     """An HTTP/1.1 response, without I/O: yields _LINE or a byte count, is sent those bytes, returns the Response."""
@@ -164,7 +169,7 @@ class RuntimeAPIClient:
             except BaseException:
                 self._close_blocking()  # interrupted (SIGTERM): the response may still be on its way
                 raise
-            if response.headers.get("connection", "").lower() == "close":
+            if response.closes_connection:
                 self._close_blocking()
             return response
         raise AssertionError("unreachable")  # pragma: no cover
@@ -178,7 +183,7 @@ class RuntimeAPIClient:
 
     async def _read_stream_response(self, reader: asyncio.StreamReader) -> Response:
         response = await _read_async(reader)
-        if response.headers.get("connection", "").lower() == "close":
+        if response.closes_connection:
             self._close_stream()
         return response
 
